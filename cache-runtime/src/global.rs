@@ -1,0 +1,85 @@
+//! The composition root: the process-wide default cache that `#[cached]` uses when no
+//! `cache = …` is given.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::error::{CacheError, ErrorCode};
+use crate::memory::MemoryCache;
+use crate::port::Cache;
+use crate::shared::SharedCache;
+
+static GLOBAL: OnceLock<SharedCache> = OnceLock::new();
+
+/// Set when [`global`] had to fall back to memory, so that a late [`set_global_default`] can
+/// say why it came too late.
+static DEFAULTED: AtomicBool = AtomicBool::new(false);
+
+/// Installs the process-wide cache returned by [`global`]. Call it once, at start-up, before
+/// any cached call.
+///
+/// # Errors
+/// An [`ErrorCode::AlreadyInitialized`] error when a cache was already installed, or when
+/// [`global`] was already called and fell back to a [`MemoryCache`] (callers may hold that
+/// one already, so it cannot be swapped under them).
+pub fn set_global_default<C: Cache + 'static>(cache: C) -> Result<(), CacheError> {
+    let mut installed = false;
+    GLOBAL.get_or_init(|| {
+        installed = true;
+        SharedCache::new(cache)
+    });
+    if installed {
+        return Ok(());
+    }
+    let message = if DEFAULTED.load(Ordering::Acquire) {
+        "global() was called before set_global_default and already fell back to a \
+         MemoryCache; install the cache at start-up, before the first cached call"
+    } else {
+        "a global default cache is already installed; set_global_default can be called once"
+    };
+    Err(CacheError::new(ErrorCode::AlreadyInitialized, message))
+}
+
+/// The process-wide cache: the one installed with [`set_global_default`], else a
+/// [`MemoryCache`] made on first use (with one `tracing` warning saying so).
+pub fn global() -> &'static SharedCache {
+    GLOBAL.get_or_init(|| {
+        DEFAULTED.store(true, Ordering::Release);
+        tracing::warn!(
+            "no global cache installed with cache_aside::set_global_default; \
+             using a process-local MemoryCache"
+        );
+        SharedCache::new(MemoryCache::new())
+    })
+}
+
+/// A cache chosen by the environment: a `RedisCache` for `REDIS_URL` when it is set and not
+/// empty, else a [`MemoryCache`]. It is not installed; pass it to [`set_global_default`] for
+/// that.
+///
+/// # Errors
+/// An [`ErrorCode::Config`] error when `REDIS_URL` is not a valid Redis URL, is not valid
+/// Unicode, or is set while the `redis` feature is off.
+pub fn from_env() -> Result<SharedCache, CacheError> {
+    match std::env::var("REDIS_URL") {
+        Ok(url) if !url.trim().is_empty() => redis_from_url(url.trim()),
+        Ok(_) | Err(std::env::VarError::NotPresent) => Ok(SharedCache::new(MemoryCache::new())),
+        Err(std::env::VarError::NotUnicode(_)) => Err(CacheError::new(
+            ErrorCode::Config,
+            "REDIS_URL is not valid Unicode",
+        )),
+    }
+}
+
+#[cfg(feature = "redis")]
+fn redis_from_url(url: &str) -> Result<SharedCache, CacheError> {
+    crate::RedisCache::new(url).map(SharedCache::new)
+}
+
+#[cfg(not(feature = "redis"))]
+fn redis_from_url(_: &str) -> Result<SharedCache, CacheError> {
+    Err(CacheError::new(
+        ErrorCode::Config,
+        "REDIS_URL is set but cache-aside was built without its `redis` feature",
+    ))
+}

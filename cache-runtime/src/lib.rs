@@ -1,0 +1,44 @@
+//! The runtime of [`cache-aside`](https://docs.rs/cache-aside): the [`Cache`] port, its
+//! adapters, and the cache-aside helpers that the attributes expand into.
+//!
+//! Depend on `cache-aside`, which re-exports all of this; this crate is its implementation.
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
+mod aside;
+mod codec;
+mod counter;
+mod error;
+mod expiry;
+mod glob;
+mod global;
+mod memory;
+mod port;
+#[cfg(feature = "redis")]
+mod redis_cache;
+mod shared;
+
+pub use aside::{get_or_load, invalidate_key, invalidate_pattern, lookup, store};
+pub use error::{BoxError, CacheError, ErrorCode};
+pub use global::{from_env, global, set_global_default};
+pub use memory::{DEFAULT_MAX_CAPACITY, MemoryCache, MemoryCacheBuilder};
+pub use port::Cache;
+#[cfg(feature = "redis")]
+pub use redis_cache::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_OP_TIMEOUT, DEFAULT_SCAN_COUNT, RedisCache, RedisCacheBuilder,
+};
+pub use shared::SharedCache;
+
+/// Escapes `literal` so that, inside a Redis glob pattern, it matches itself and nothing else
+/// (`*`, `?`, `[`, `]` and `\` get a backslash).
+///
+/// ```
+/// assert_eq!(cache_aside::escape_glob("a*b"), r"a\*b");
+/// ```
+pub fn escape_glob(literal: &str) -> String {
+    glob::escape(literal)
+}
+
+/// Brings the [`Cache`] methods into scope: `use cache_aside::prelude::*;`.
+pub mod prelude {
+    pub use crate::port::Cache;
+}

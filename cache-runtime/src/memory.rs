@@ -1,0 +1,374 @@
+//! The in-process adapter: the embedded default, with Redis semantics on top of `moka`.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use moka::Expiry;
+use moka::future::Cache as Store;
+use moka::ops::compute::{CompResult, Op};
+
+use crate::error::{CacheError, ErrorCode};
+use crate::port::Cache;
+use crate::{counter, expiry, glob};
+
+/// How many entries a [`MemoryCache`] holds by default before it starts evicting.
+pub const DEFAULT_MAX_CAPACITY: u64 = 100_000;
+
+/// A cache in process memory that behaves like Redis for every [`Cache`] operation.
+///
+/// It is the embedded default (see [`global`](crate::global)): tests and local runs need no
+/// server. TTLs, atomic counters and glob patterns follow Redis exactly; the one difference is
+/// that it is bounded ([`DEFAULT_MAX_CAPACITY`] entries unless configured), and once full it
+/// evicts by `moka`'s TinyLFU policy, which may also decline to admit a rarely used new entry.
+///
+/// Cloning is cheap and clones share the same entries. [`with_prefix`](Self::with_prefix)
+/// gives a view of the same entries confined to another namespace.
+///
+/// ```
+/// use cache_aside::prelude::*;
+/// use cache_aside::MemoryCache;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), cache_aside::CacheError> {
+/// let cache = MemoryCache::new();
+/// cache.set("greeting", "hello", None).await?;
+/// assert_eq!(cache.get("greeting").await?.as_deref(), Some("hello"));
+///
+/// let tenant = cache.with_prefix("tenant-7:");
+/// assert_eq!(tenant.get("greeting").await?, None);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct MemoryCache {
+    store: Store<String, Entry>,
+    prefix: Arc<str>,
+    escaped_prefix: Arc<str>,
+}
+
+/// Builds a [`MemoryCache`] with a capacity or a prefix.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct MemoryCacheBuilder {
+    max_capacity: u64,
+    prefix: String,
+}
+
+#[derive(Clone)]
+struct Entry {
+    value: Arc<str>,
+    expires_at: Option<Instant>,
+}
+
+impl Entry {
+    fn is_live(&self, now: Instant) -> bool {
+        self.expires_at.is_none_or(|at| at > now)
+    }
+}
+
+/// Lets moka drop entries when their own deadline passes, so expired entries do not use
+/// capacity; reads still check the deadline themselves, to the instant.
+struct EntryExpiry;
+
+impl EntryExpiry {
+    fn remaining(entry: &Entry, now: Instant) -> Option<Duration> {
+        entry.expires_at.map(|at| at.saturating_duration_since(now))
+    }
+}
+
+impl Expiry<String, Entry> for EntryExpiry {
+    fn expire_after_create(&self, _: &String, entry: &Entry, now: Instant) -> Option<Duration> {
+        Self::remaining(entry, now)
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &String,
+        entry: &Entry,
+        now: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        Self::remaining(entry, now)
+    }
+}
+
+impl MemoryCacheBuilder {
+    /// The most entries to hold (default [`DEFAULT_MAX_CAPACITY`]).
+    pub fn max_capacity(mut self, entries: u64) -> Self {
+        self.max_capacity = entries;
+        self
+    }
+
+    /// Confines the cache to keys under `prefix`, as [`MemoryCache::with_prefix`] does.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// Builds the cache.
+    pub fn build(self) -> MemoryCache {
+        let store = Store::builder()
+            .max_capacity(self.max_capacity)
+            .expire_after(EntryExpiry)
+            .build();
+        MemoryCache::from_parts(store, &self.prefix)
+    }
+}
+
+impl Default for MemoryCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for MemoryCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryCache")
+            .field("prefix", &self.prefix)
+            .field("entries", &self.store.entry_count())
+            .finish()
+    }
+}
+
+impl MemoryCache {
+    /// An empty cache holding at most [`DEFAULT_MAX_CAPACITY`] entries.
+    pub fn new() -> Self {
+        Self::builder().build()
+    }
+
+    /// An empty cache holding at most `entries` entries.
+    pub fn with_capacity(entries: u64) -> Self {
+        Self::builder().max_capacity(entries).build()
+    }
+
+    /// A builder for a capacity or a prefix.
+    pub fn builder() -> MemoryCacheBuilder {
+        MemoryCacheBuilder {
+            max_capacity: DEFAULT_MAX_CAPACITY,
+            prefix: String::new(),
+        }
+    }
+
+    /// A view of the same entries confined to keys under `prefix` (replacing this view's
+    /// prefix): it cannot see, flush or pattern-delete keys outside it.
+    #[must_use]
+    pub fn with_prefix(&self, prefix: &str) -> Self {
+        Self::from_parts(self.store.clone(), prefix)
+    }
+
+    /// The prefix this view adds to every key.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    fn from_parts(store: Store<String, Entry>, prefix: &str) -> Self {
+        Self {
+            store,
+            prefix: prefix.into(),
+            escaped_prefix: glob::escape(prefix).into(),
+        }
+    }
+
+    fn full_key<'a>(&self, key: &'a str) -> Cow<'a, str> {
+        if self.prefix.is_empty() {
+            Cow::Borrowed(key)
+        } else {
+            Cow::Owned(format!("{}{key}", self.prefix))
+        }
+    }
+
+    async fn live_entry(&self, key: &str) -> Option<Entry> {
+        let entry = self.store.get(self.full_key(key).as_ref()).await?;
+        entry.is_live(Instant::now()).then_some(entry)
+    }
+
+    /// Replaces the entry at `key` with `value`; every write goes through moka's per-key
+    /// compute lock so that writes and counters on one key are serialised, as in Redis.
+    async fn put(&self, key: &str, value: Arc<str>, expires_at: Option<Instant>) {
+        let entry = Entry { value, expires_at };
+        self.store
+            .entry_by_ref(self.full_key(key).as_ref())
+            .and_compute_with(|_| async move { Op::Put(entry) })
+            .await;
+    }
+
+    /// When a TTL of `millis` from now runs out. `expiry::MAX_TTL` keeps this far from
+    /// `Instant`'s limits, so `None` (no expiry) is never the answer for a real TTL.
+    fn deadline(millis: u64) -> Option<Instant> {
+        Instant::now().checked_add(Duration::from_millis(millis))
+    }
+
+    async fn add(&self, key: &str, amount: i64) -> Result<i64, CacheError> {
+        let result = self
+            .store
+            .entry_by_ref(self.full_key(key).as_ref())
+            .and_try_compute_with(|current| async move {
+                let current = current
+                    .map(|entry| entry.into_value())
+                    .filter(|entry| entry.is_live(Instant::now()));
+                let value = counter::add(current.as_ref().map(|e| &*e.value), amount, key)?;
+                Ok::<_, CacheError>(Op::Put(Entry {
+                    value: value.to_string().into(),
+                    expires_at: current.and_then(|entry| entry.expires_at),
+                }))
+            })
+            .await?;
+        match result {
+            CompResult::Inserted(entry) | CompResult::ReplacedWith(entry) => {
+                counter::parse(&entry.into_value().value).ok_or_else(|| {
+                    CacheError::new(ErrorCode::Increment, "counter was not stored").with_key(key)
+                })
+            }
+            _ => Err(CacheError::new(ErrorCode::Increment, "counter was not stored").with_key(key)),
+        }
+    }
+}
+
+impl Cache for MemoryCache {
+    async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
+        Ok(self
+            .live_entry(key)
+            .await
+            .map(|entry| entry.value.to_string()))
+    }
+
+    async fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<(), CacheError> {
+        let expires_at = match ttl {
+            Some(ttl) => Self::deadline(expiry::write_millis(ttl, ErrorCode::Set, key)?),
+            None => None,
+        };
+        self.put(key, value.into(), expires_at).await;
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> Result<bool, CacheError> {
+        let result = self
+            .store
+            .entry_by_ref(self.full_key(key).as_ref())
+            .and_compute_with(|current| async move {
+                match current {
+                    Some(_) => Op::Remove,
+                    None => Op::Nop,
+                }
+            })
+            .await;
+        Ok(match result {
+            CompResult::Removed(entry) => entry.into_value().is_live(Instant::now()),
+            _ => false,
+        })
+    }
+
+    async fn exists(&self, key: &str) -> Result<bool, CacheError> {
+        Ok(self.live_entry(key).await.is_some())
+    }
+
+    async fn expire(&self, key: &str, ttl: Duration) -> Result<bool, CacheError> {
+        let millis = expiry::expire_millis(ttl, ErrorCode::Expire, key)?;
+        let result = self
+            .store
+            .entry_by_ref(self.full_key(key).as_ref())
+            .and_compute_with(|current| async move {
+                match current.map(|entry| entry.into_value()) {
+                    Some(entry) if entry.is_live(Instant::now()) => {
+                        if millis == 0 {
+                            Op::Remove
+                        } else {
+                            Op::Put(Entry {
+                                value: entry.value,
+                                expires_at: Self::deadline(millis),
+                            })
+                        }
+                    }
+                    Some(_) => Op::Remove,
+                    None => Op::Nop,
+                }
+            })
+            .await;
+        Ok(match result {
+            CompResult::ReplacedWith(_) => true,
+            CompResult::Removed(entry) => millis == 0 && entry.into_value().is_live(Instant::now()),
+            _ => false,
+        })
+    }
+
+    async fn increment(&self, key: &str, amount: i64) -> Result<i64, CacheError> {
+        self.add(key, amount).await
+    }
+
+    async fn decrement(&self, key: &str, amount: i64) -> Result<i64, CacheError> {
+        self.add(key, counter::negate(amount, key)?).await
+    }
+
+    async fn ttl(&self, key: &str) -> Result<Option<Duration>, CacheError> {
+        let now = Instant::now();
+        Ok(self
+            .live_entry(key)
+            .await
+            .and_then(|entry| entry.expires_at)
+            // Whole milliseconds, as Redis's PTTL reports.
+            .map(|at| Duration::from_millis(at.saturating_duration_since(now).as_millis() as u64)))
+    }
+
+    async fn flush(&self) -> Result<(), CacheError> {
+        if self.prefix.is_empty() {
+            self.store.invalidate_all();
+            Ok(())
+        } else {
+            self.delete_pattern("*").await.map(drop)
+        }
+    }
+
+    async fn ping(&self) -> Result<(), CacheError> {
+        Ok(())
+    }
+
+    async fn delete_pattern(&self, pattern: &str) -> Result<u64, CacheError> {
+        let full_pattern = format!("{}{pattern}", self.escaped_prefix);
+        let now = Instant::now();
+        let matching: Vec<Arc<String>> = self
+            .store
+            .iter()
+            .filter(|(key, entry)| {
+                entry.is_live(now) && glob::matches(full_pattern.as_bytes(), key.as_bytes())
+            })
+            .map(|(key, _)| key)
+            .collect();
+        let mut deleted = 0;
+        for key in matching {
+            if let Some(key) = key.strip_prefix(&*self.prefix)
+                && self.delete(key).await?
+            {
+                deleted += 1;
+            }
+        }
+        Ok(deleted)
+    }
+
+    async fn get_many(&self, keys: &[&str]) -> Result<HashMap<String, Option<String>>, CacheError> {
+        let mut values = HashMap::with_capacity(keys.len());
+        for &key in keys {
+            values.insert(key.to_owned(), self.get(key).await?);
+        }
+        Ok(values)
+    }
+
+    async fn set_many(
+        &self,
+        entries: &[(&str, &str)],
+        ttl: Option<Duration>,
+    ) -> Result<(), CacheError> {
+        let millis = match (ttl, entries.first()) {
+            (Some(ttl), Some((key, _))) => {
+                Some(expiry::write_millis(ttl, ErrorCode::MultiSet, key)?)
+            }
+            _ => None,
+        };
+        for &(key, value) in entries {
+            self.put(key, value.into(), millis.and_then(Self::deadline))
+                .await;
+        }
+        Ok(())
+    }
+}

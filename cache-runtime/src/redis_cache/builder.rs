@@ -1,0 +1,102 @@
+//! Configuration of a [`RedisCache`]: parsed once, never touching the network.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Connection, RedisCache};
+use crate::error::{CacheError, ErrorCode};
+
+/// How long one operation may take by default, from the call to the reply, including any
+/// wait for a connection.
+pub const DEFAULT_OP_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// How long one attempt to open a connection may take by default.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How many keys `delete_pattern` asks `SCAN` to look at per round trip by default.
+pub const DEFAULT_SCAN_COUNT: usize = 1000;
+
+/// Builds a [`RedisCache`]; made by [`RedisCache::builder`].
+#[derive(Clone)]
+#[must_use]
+pub struct RedisCacheBuilder {
+    url: String,
+    prefix: String,
+    pub(super) op_timeout: Duration,
+    pub(super) connect_timeout: Duration,
+    pub(super) scan_count: usize,
+}
+
+impl std::fmt::Debug for RedisCacheBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may hold a password, so it is never printed.
+        f.debug_struct("RedisCacheBuilder")
+            .field("prefix", &self.prefix)
+            .field("op_timeout", &self.op_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("scan_count", &self.scan_count)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisCacheBuilder {
+    pub(super) fn new(url: String) -> Self {
+        Self {
+            url,
+            prefix: String::new(),
+            op_timeout: DEFAULT_OP_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            scan_count: DEFAULT_SCAN_COUNT,
+        }
+    }
+
+    /// Confines the cache to keys under `prefix`, such as `"app:"`: every key is stored as
+    /// `prefix + key`, `flush` deletes only keys under it and `delete_pattern` matches only
+    /// inside it. Two instances are isolated as long as neither prefix starts with the other.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// The deadline of each operation (default [`DEFAULT_OP_TIMEOUT`]), from the call to the
+    /// reply, including any wait for a connection. `delete_pattern` applies it to each of its
+    /// round trips. A zero duration is raised to one millisecond.
+    pub fn op_timeout(mut self, timeout: Duration) -> Self {
+        self.op_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// The deadline of each attempt to open a connection (default
+    /// [`DEFAULT_CONNECT_TIMEOUT`]). A call never waits longer than its `op_timeout` for a
+    /// connection; an attempt that outlives it goes on for the next calls.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How many keys `delete_pattern` asks each `SCAN` to look at (default
+    /// [`DEFAULT_SCAN_COUNT`]).
+    pub fn scan_count(mut self, count: usize) -> Self {
+        self.scan_count = count.max(1);
+        self
+    }
+
+    /// Checks the URL and builds the cache, without connecting: the first operation connects.
+    ///
+    /// Accepts `redis://[user:password@]host[:port][/db]`, `rediss://…` (with the `tls`
+    /// feature) and `redis+unix:///path` / `unix:///path`.
+    ///
+    /// # Errors
+    /// An [`ErrorCode::Config`] error when the URL is not a valid Redis URL (the error does
+    /// not repeat the URL, which may hold a password).
+    pub fn build(self) -> Result<RedisCache, CacheError> {
+        let client = ::redis::Client::open(self.url.as_str()).map_err(|source| {
+            CacheError::new(ErrorCode::Config, "invalid Redis URL").with_source(source)
+        })?;
+        let prefix = self.prefix.clone();
+        Ok(RedisCache::from_parts(
+            Arc::new(Connection::new(client, self)),
+            &prefix,
+        ))
+    }
+}

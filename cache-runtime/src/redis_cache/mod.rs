@@ -1,0 +1,458 @@
+//! The Redis adapter: one lazily opened, shared, auto-reconnecting multiplexed connection,
+//! and a deadline on every operation.
+
+mod builder;
+mod key;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Cmd, FromRedisValue, Pipeline, RedisError};
+
+pub use builder::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_OP_TIMEOUT, DEFAULT_SCAN_COUNT, RedisCacheBuilder,
+};
+use key::PrefixedKey;
+
+use crate::error::{CacheError, ErrorCode};
+use crate::port::Cache;
+use crate::{expiry, glob};
+
+/// A cache in Redis: the production adapter.
+///
+/// All clones, and all views made with [`with_prefix`](Self::with_prefix), share one
+/// multiplexed connection (redis-rs's `ConnectionManager`): concurrent calls are pipelined on
+/// it rather than checking connections out of a pool. It is opened on first use, not at
+/// construction, so an application starts even while Redis is down, and it reopens by itself
+/// after the connection breaks.
+///
+/// Every operation has a deadline ([`RedisCacheBuilder::op_timeout`], default
+/// [`DEFAULT_OP_TIMEOUT`]) covering the wait for a connection too, so a call never waits on
+/// redis-rs's reconnect back-off: while the server is down a call fails with
+/// [`ErrorCode::Connection`] or [`ErrorCode::Timeout`] within that deadline.
+///
+/// Operations need a Tokio runtime.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use cache_aside::prelude::*;
+/// use cache_aside::RedisCache;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), cache_aside::CacheError> {
+/// let cache = RedisCache::builder("redis://127.0.0.1:6379/0")
+///     .prefix("app:")
+///     .op_timeout(Duration::from_millis(100))
+///     .build()?;
+/// cache.set("user:1", "Ada", Some(Duration::from_secs(60))).await?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct RedisCache {
+    connection: Arc<Connection>,
+    prefix: Arc<str>,
+    escaped_prefix: Arc<str>,
+}
+
+/// What all views of one Redis cache share.
+struct Connection {
+    client: redis::Client,
+    /// Made on first use because making it needs a Tokio runtime, and construction may run
+    /// outside one.
+    manager: OnceLock<ConnectionManager>,
+    op_timeout: Duration,
+    connect_timeout: Duration,
+    scan_count: usize,
+}
+
+/// What an operation was, for its errors.
+#[derive(Clone, Copy)]
+struct Op<'a> {
+    command: &'static str,
+    code: ErrorCode,
+    key: Option<&'a str>,
+    pattern: Option<&'a str>,
+}
+
+impl<'a> Op<'a> {
+    fn on_key(command: &'static str, code: ErrorCode, key: &'a str) -> Self {
+        Self {
+            command,
+            code,
+            key: Some(key),
+            pattern: None,
+        }
+    }
+
+    fn plain(command: &'static str, code: ErrorCode) -> Self {
+        Self {
+            command,
+            code,
+            key: None,
+            pattern: None,
+        }
+    }
+
+    fn error(self, code: ErrorCode, message: String) -> CacheError {
+        let mut error = CacheError::new(code, message);
+        if let Some(key) = self.key {
+            error = error.with_key(key);
+        }
+        if let Some(pattern) = self.pattern {
+            error = error.with_pattern(pattern);
+        }
+        error
+    }
+
+    /// Classifies a redis-rs error: connection trouble and deadlines first, since that is what
+    /// callers act on, then the operation's own code.
+    fn redis_error(self, source: RedisError) -> CacheError {
+        let code = if source.is_timeout() {
+            ErrorCode::Timeout
+        } else if source.is_io_error()
+            || source.is_connection_dropped()
+            || source.is_connection_refusal()
+        {
+            ErrorCode::Connection
+        } else {
+            self.code
+        };
+        self.error(code, format!("{} failed", self.command))
+            .with_source(source)
+    }
+
+    fn timed_out(self, after: Duration) -> CacheError {
+        self.error(
+            ErrorCode::Timeout,
+            format!("{} got no reply within {after:?}", self.command),
+        )
+    }
+
+    fn not_utf8(self) -> CacheError {
+        self.error(self.code, "stored value is not valid UTF-8".to_owned())
+    }
+}
+
+impl Connection {
+    fn new(client: redis::Client, config: RedisCacheBuilder) -> Self {
+        Self {
+            client,
+            manager: OnceLock::new(),
+            op_timeout: config.op_timeout,
+            connect_timeout: config.connect_timeout,
+            scan_count: config.scan_count,
+        }
+    }
+
+    fn manager(&self) -> Result<ConnectionManager, RedisError> {
+        if let Some(manager) = self.manager.get() {
+            return Ok(manager.clone());
+        }
+        // No retries inside redis-rs: a failed attempt fails the calls waiting on it at once
+        // (they fail open), and the next call starts a fresh attempt. Retrying with back-off
+        // would only make callers wait.
+        let config = ConnectionManagerConfig::new()
+            .set_number_of_retries(0)
+            .set_connection_timeout(Some(self.connect_timeout))
+            .set_response_timeout(Some(self.op_timeout));
+        let manager = ConnectionManager::new_lazy_with_config(self.client.clone(), config)?;
+        // Two first calls may race here; the loser's manager is dropped unused.
+        Ok(self.manager.get_or_init(|| manager).clone())
+    }
+
+    /// Runs one round trip under the operation deadline.
+    async fn run<T, F>(
+        &self,
+        op: Op<'_>,
+        send: impl FnOnce(ConnectionManager) -> F,
+    ) -> Result<T, CacheError>
+    where
+        F: Future<Output = Result<T, RedisError>>,
+    {
+        let manager = self.manager().map_err(|source| op.redis_error(source))?;
+        match tokio::time::timeout(self.op_timeout, send(manager)).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(source)) => Err(op.redis_error(source)),
+            Err(_) => Err(op.timed_out(self.op_timeout)),
+        }
+    }
+
+    async fn query<T: FromRedisValue>(&self, op: Op<'_>, cmd: &Cmd) -> Result<T, CacheError> {
+        self.run(op, |mut manager| async move {
+            cmd.query_async(&mut manager).await
+        })
+        .await
+    }
+
+    async fn pipeline(&self, op: Op<'_>, pipeline: &Pipeline) -> Result<(), CacheError> {
+        self.run(op, |mut manager| async move {
+            pipeline.query_async(&mut manager).await
+        })
+        .await
+    }
+}
+
+impl std::fmt::Debug for RedisCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Only the address: the URL may hold a password.
+        f.debug_struct("RedisCache")
+            .field(
+                "addr",
+                &self
+                    .connection
+                    .client
+                    .get_connection_info()
+                    .addr()
+                    .to_string(),
+            )
+            .field("prefix", &self.prefix)
+            .field("op_timeout", &self.connection.op_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisCache {
+    /// A cache at `url` with default settings; see [`RedisCacheBuilder::build`].
+    ///
+    /// # Errors
+    /// An [`ErrorCode::Config`] error when `url` is not a valid Redis URL. An unreachable
+    /// server is not an error here: the first operation connects.
+    pub fn new(url: &str) -> Result<Self, CacheError> {
+        Self::builder(url).build()
+    }
+
+    /// A builder for a prefix, deadlines and other settings.
+    pub fn builder(url: impl Into<String>) -> RedisCacheBuilder {
+        RedisCacheBuilder::new(url.into())
+    }
+
+    /// A view sharing this cache's connection, confined to keys under `prefix` (replacing this
+    /// view's prefix).
+    #[must_use]
+    pub fn with_prefix(&self, prefix: &str) -> Self {
+        Self::from_parts(self.connection.clone(), prefix)
+    }
+
+    /// The prefix this view adds to every key.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The deadline of each operation.
+    pub fn op_timeout(&self) -> Duration {
+        self.connection.op_timeout
+    }
+
+    fn from_parts(connection: Arc<Connection>, prefix: &str) -> Self {
+        Self {
+            connection,
+            prefix: prefix.into(),
+            escaped_prefix: glob::escape(prefix).into(),
+        }
+    }
+
+    fn key<'a>(&'a self, key: &'a str) -> PrefixedKey<'a> {
+        PrefixedKey {
+            prefix: &self.prefix,
+            key,
+        }
+    }
+
+    async fn scan_and_unlink(&self, op: Op<'_>, pattern: &str) -> Result<u64, CacheError> {
+        let mut cursor: u64 = 0;
+        let mut deleted = 0;
+        loop {
+            let mut scan = redis::cmd("SCAN");
+            scan.arg(cursor)
+                .arg("MATCH")
+                .arg(pattern)
+                .arg("COUNT")
+                .arg(self.connection.scan_count);
+            // Keys as bytes: another writer's non-UTF-8 keys must not stop the deletion.
+            let (next, keys): (u64, Vec<Vec<u8>>) = self.connection.query(op, &scan).await?;
+            if !keys.is_empty() {
+                let removed: u64 = self
+                    .connection
+                    .query(op, redis::cmd("UNLINK").arg(&keys))
+                    .await?;
+                deleted += removed;
+            }
+            if next == 0 {
+                return Ok(deleted);
+            }
+            cursor = next;
+        }
+    }
+}
+
+fn into_utf8(op: Op<'_>, value: Option<Vec<u8>>) -> Result<Option<String>, CacheError> {
+    value
+        .map(|bytes| String::from_utf8(bytes).map_err(|_| op.not_utf8()))
+        .transpose()
+}
+
+impl Cache for RedisCache {
+    async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
+        let op = Op::on_key("GET", ErrorCode::Get, key);
+        // Bytes first: redis-rs's own conversion error would quote the stored value.
+        let value = self
+            .connection
+            .query(op, redis::cmd("GET").arg(self.key(key)))
+            .await?;
+        into_utf8(op, value)
+    }
+
+    async fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<(), CacheError> {
+        let op = Op::on_key("SET", ErrorCode::Set, key);
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.key(key)).arg(value);
+        if let Some(ttl) = ttl {
+            cmd.arg("PX")
+                .arg(expiry::write_millis(ttl, ErrorCode::Set, key)?);
+        }
+        self.connection.query(op, &cmd).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<bool, CacheError> {
+        let op = Op::on_key("UNLINK", ErrorCode::Delete, key);
+        let removed: u64 = self
+            .connection
+            .query(op, redis::cmd("UNLINK").arg(self.key(key)))
+            .await?;
+        Ok(removed > 0)
+    }
+
+    async fn exists(&self, key: &str) -> Result<bool, CacheError> {
+        let op = Op::on_key("EXISTS", ErrorCode::Exists, key);
+        let found: u64 = self
+            .connection
+            .query(op, redis::cmd("EXISTS").arg(self.key(key)))
+            .await?;
+        Ok(found > 0)
+    }
+
+    async fn expire(&self, key: &str, ttl: Duration) -> Result<bool, CacheError> {
+        let op = Op::on_key("PEXPIRE", ErrorCode::Expire, key);
+        let millis = expiry::expire_millis(ttl, ErrorCode::Expire, key)?;
+        let mut cmd = redis::cmd("PEXPIRE");
+        cmd.arg(self.key(key)).arg(millis);
+        self.connection.query(op, &cmd).await
+    }
+
+    async fn increment(&self, key: &str, amount: i64) -> Result<i64, CacheError> {
+        let op = Op::on_key("INCRBY", ErrorCode::Increment, key);
+        let mut cmd = redis::cmd("INCRBY");
+        cmd.arg(self.key(key)).arg(amount);
+        self.connection.query(op, &cmd).await
+    }
+
+    async fn decrement(&self, key: &str, amount: i64) -> Result<i64, CacheError> {
+        let op = Op::on_key("DECRBY", ErrorCode::Increment, key);
+        let mut cmd = redis::cmd("DECRBY");
+        cmd.arg(self.key(key)).arg(amount);
+        self.connection.query(op, &cmd).await
+    }
+
+    async fn ttl(&self, key: &str) -> Result<Option<Duration>, CacheError> {
+        let op = Op::on_key("PTTL", ErrorCode::Ttl, key);
+        let millis: i64 = self
+            .connection
+            .query(op, redis::cmd("PTTL").arg(self.key(key)))
+            .await?;
+        // -1: no TTL; -2: no key.
+        Ok(u64::try_from(millis).ok().map(Duration::from_millis))
+    }
+
+    async fn flush(&self) -> Result<(), CacheError> {
+        if self.prefix.is_empty() {
+            // ASYNC: the keys are gone at once for every client, but the server frees the
+            // memory in the background instead of blocking for as long as that takes.
+            let op = Op::plain("FLUSHDB", ErrorCode::Flush);
+            self.connection
+                .query(op, redis::cmd("FLUSHDB").arg("ASYNC"))
+                .await
+        } else {
+            let op = Op::plain("SCAN/UNLINK", ErrorCode::Flush);
+            self.scan_and_unlink(op, &format!("{}*", self.escaped_prefix))
+                .await
+                .map(drop)
+        }
+    }
+
+    async fn ping(&self) -> Result<(), CacheError> {
+        let op = Op::plain("PING", ErrorCode::Connection);
+        let _: String = self.connection.query(op, &redis::cmd("PING")).await?;
+        Ok(())
+    }
+
+    async fn delete_pattern(&self, pattern: &str) -> Result<u64, CacheError> {
+        let op = Op {
+            command: "SCAN/UNLINK",
+            code: ErrorCode::Delete,
+            key: None,
+            pattern: Some(pattern),
+        };
+        let full_pattern = format!("{}{pattern}", self.escaped_prefix);
+        self.scan_and_unlink(op, &full_pattern).await
+    }
+
+    async fn get_many(&self, keys: &[&str]) -> Result<HashMap<String, Option<String>>, CacheError> {
+        if keys.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let op = Op::plain("MGET", ErrorCode::MultiGet);
+        let mut cmd = redis::cmd("MGET");
+        for &key in keys {
+            cmd.arg(self.key(key));
+        }
+        let values: Vec<Option<Vec<u8>>> = self.connection.query(op, &cmd).await?;
+        keys.iter()
+            .zip(values)
+            .map(|(&key, value)| {
+                Ok((
+                    key.to_owned(),
+                    into_utf8(Op::on_key("MGET", ErrorCode::MultiGet, key), value)?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn set_many(
+        &self,
+        entries: &[(&str, &str)],
+        ttl: Option<Duration>,
+    ) -> Result<(), CacheError> {
+        let Some(&(first_key, _)) = entries.first() else {
+            return Ok(());
+        };
+        match ttl {
+            None => {
+                let op = Op::plain("MSET", ErrorCode::MultiSet);
+                let mut cmd = redis::cmd("MSET");
+                for &(key, value) in entries {
+                    cmd.arg(self.key(key)).arg(value);
+                }
+                self.connection.query(op, &cmd).await
+            }
+            Some(ttl) => {
+                let millis = expiry::write_millis(ttl, ErrorCode::MultiSet, first_key)?;
+                let op = Op::plain("SET PX pipeline", ErrorCode::MultiSet);
+                let mut pipeline = redis::pipe();
+                for &(key, value) in entries {
+                    pipeline
+                        .cmd("SET")
+                        .arg(self.key(key))
+                        .arg(value)
+                        .arg("PX")
+                        .arg(millis)
+                        .ignore();
+                }
+                self.connection.pipeline(op, &pipeline).await
+            }
+        }
+    }
+}
