@@ -25,6 +25,8 @@ pub struct RedisCacheBuilder {
     pub(super) op_timeout: Duration,
     pub(super) connect_timeout: Duration,
     pub(super) scan_count: usize,
+    #[cfg(feature = "tls")]
+    tls_root_certificate: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for RedisCacheBuilder {
@@ -47,6 +49,8 @@ impl RedisCacheBuilder {
             op_timeout: DEFAULT_OP_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             scan_count: DEFAULT_SCAN_COUNT,
+            #[cfg(feature = "tls")]
+            tls_root_certificate: None,
         }
     }
 
@@ -81,6 +85,15 @@ impl RedisCacheBuilder {
         self
     }
 
+    /// Trusts the certificate authority in `pem` (PEM-encoded) for `rediss://` connections,
+    /// instead of the bundled public roots: for servers with a private or self-signed
+    /// certificate.
+    #[cfg(feature = "tls")]
+    pub fn tls_root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls_root_certificate = Some(pem.into());
+        self
+    }
+
     /// Checks the URL and builds the cache, without connecting: the first operation connects.
     ///
     /// Accepts `redis://[user:password@]host[:port][/db]`, `rediss://…` (with the `tls`
@@ -90,7 +103,7 @@ impl RedisCacheBuilder {
     /// An [`ErrorCode::Config`] error when the URL is not a valid Redis URL (the error does
     /// not repeat the URL, which may hold a password).
     pub fn build(self) -> Result<RedisCache, CacheError> {
-        let client = ::redis::Client::open(self.url.as_str()).map_err(|source| {
+        let client = self.client().map_err(|source| {
             CacheError::new(ErrorCode::Config, "invalid Redis URL").with_source(source)
         })?;
         let prefix = self.prefix.clone();
@@ -98,5 +111,24 @@ impl RedisCacheBuilder {
             Arc::new(Connection::new(client, self)),
             &prefix,
         ))
+    }
+
+    #[cfg(feature = "tls")]
+    fn client(&self) -> redis::RedisResult<redis::Client> {
+        match &self.tls_root_certificate {
+            Some(pem) => redis::Client::build_with_tls(
+                self.url.as_str(),
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem.clone()),
+                },
+            ),
+            None => redis::Client::open(self.url.as_str()),
+        }
+    }
+
+    #[cfg(not(feature = "tls"))]
+    fn client(&self) -> redis::RedisResult<redis::Client> {
+        redis::Client::open(self.url.as_str())
     }
 }
