@@ -69,22 +69,28 @@ struct Connection {
     scan_count: usize,
 }
 
-/// What an operation was, for its errors.
+/// What an operation is: for its errors, and whether sending it twice is harmless.
 #[derive(Clone, Copy)]
 struct Op<'a> {
     command: &'static str,
     code: ErrorCode,
     key: Option<&'a str>,
     pattern: Option<&'a str>,
+    idempotent: bool,
 }
 
 impl<'a> Op<'a> {
     fn on_key(command: &'static str, code: ErrorCode, key: &'a str) -> Self {
         Self {
-            command,
-            code,
             key: Some(key),
-            pattern: None,
+            ..Self::plain(command, code)
+        }
+    }
+
+    fn on_pattern(command: &'static str, code: ErrorCode, pattern: &'a str) -> Self {
+        Self {
+            pattern: Some(pattern),
+            ..Self::plain(command, code)
         }
     }
 
@@ -94,6 +100,15 @@ impl<'a> Op<'a> {
             code,
             key: None,
             pattern: None,
+            idempotent: true,
+        }
+    }
+
+    /// For commands such as `INCRBY` that must not run twice when a reply is lost.
+    fn not_idempotent(self) -> Self {
+        Self {
+            idempotent: false,
+            ..self
         }
     }
 
@@ -165,16 +180,28 @@ impl Connection {
     }
 
     /// Runs one round trip under the operation deadline.
+    ///
+    /// An idempotent command that fails because an established connection broke is sent once
+    /// more, within the same deadline: the manager has started a new connection by then, so
+    /// the first call after a server restart, or in a runtime other than the one that opened
+    /// the connection, still succeeds.
     async fn run<T, F>(
         &self,
         op: Op<'_>,
-        send: impl FnOnce(ConnectionManager) -> F,
+        send: impl Fn(ConnectionManager) -> F,
     ) -> Result<T, CacheError>
     where
         F: Future<Output = Result<T, RedisError>>,
     {
-        let manager = self.manager().map_err(|source| op.redis_error(source))?;
-        match tokio::time::timeout(self.op_timeout, send(manager)).await {
+        let attempts = async {
+            match send(self.manager()?).await {
+                Err(error) if op.idempotent && is_broken_connection(&error) => {
+                    send(self.manager()?).await
+                }
+                result => result,
+            }
+        };
+        match tokio::time::timeout(self.op_timeout, attempts).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(source)) => Err(op.redis_error(source)),
             Err(_) => Err(op.timed_out(self.op_timeout)),
@@ -194,6 +221,12 @@ impl Connection {
         })
         .await
     }
+}
+
+/// A connection that was up and broke, as opposed to one that could not be opened (retrying
+/// that at once would fail the same way).
+fn is_broken_connection(error: &RedisError) -> bool {
+    error.is_connection_dropped() && !error.is_connection_refusal()
 }
 
 impl std::fmt::Debug for RedisCache {
@@ -344,14 +377,14 @@ impl Cache for RedisCache {
     }
 
     async fn increment(&self, key: &str, amount: i64) -> Result<i64, CacheError> {
-        let op = Op::on_key("INCRBY", ErrorCode::Increment, key);
+        let op = Op::on_key("INCRBY", ErrorCode::Increment, key).not_idempotent();
         let mut cmd = redis::cmd("INCRBY");
         cmd.arg(self.key(key)).arg(amount);
         self.connection.query(op, &cmd).await
     }
 
     async fn decrement(&self, key: &str, amount: i64) -> Result<i64, CacheError> {
-        let op = Op::on_key("DECRBY", ErrorCode::Increment, key);
+        let op = Op::on_key("DECRBY", ErrorCode::Increment, key).not_idempotent();
         let mut cmd = redis::cmd("DECRBY");
         cmd.arg(self.key(key)).arg(amount);
         self.connection.query(op, &cmd).await
@@ -390,12 +423,7 @@ impl Cache for RedisCache {
     }
 
     async fn delete_pattern(&self, pattern: &str) -> Result<u64, CacheError> {
-        let op = Op {
-            command: "SCAN/UNLINK",
-            code: ErrorCode::Delete,
-            key: None,
-            pattern: Some(pattern),
-        };
+        let op = Op::on_pattern("SCAN/UNLINK", ErrorCode::Delete, pattern);
         let full_pattern = format!("{}{pattern}", self.escaped_prefix);
         self.scan_and_unlink(op, &full_pattern).await
     }
