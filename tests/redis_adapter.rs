@@ -171,16 +171,16 @@ async fn a_frozen_server_costs_no_more_than_op_timeout() {
     let cache = cache_for(&server, op_timeout);
     cache.set("k", "v", None).await.unwrap();
     server.freeze();
+    let mut slowest = Duration::ZERO;
     for _ in 0..5 {
         let started = Instant::now();
         let error = cache.get("k").await.unwrap_err();
+        let took = started.elapsed();
+        slowest = slowest.max(took);
         assert_eq!(error.code(), ErrorCode::Timeout, "{error}");
-        assert!(
-            started.elapsed() < op_timeout + SLACK,
-            "took {:?}",
-            started.elapsed()
-        );
+        assert!(took < op_timeout + SLACK, "took {took:?}");
     }
+    eprintln!("slowest of 5 gets on a frozen server: {slowest:?} (op_timeout {op_timeout:?})");
     server.thaw();
     eventually_answers(&cache).await;
     assert_eq!(cache.get("k").await.unwrap().as_deref(), Some("v"));
