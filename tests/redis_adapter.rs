@@ -105,8 +105,13 @@ async fn credentials_in_the_url_are_used() {
     let alice =
         RedisCache::new(&format!("redis://alice:wonder%20land@127.0.0.1:{port}/0")).unwrap();
     assert_eq!(alice.get("k").await.unwrap().as_deref(), Some("v"));
+    // A server that refuses us is as unusable as one that is down.
     let anonymous = RedisCache::new(&server.url()).unwrap();
-    assert!(anonymous.get("k").await.is_err());
+    let error = anonymous.get("k").await.unwrap_err();
+    assert_eq!(error.code(), ErrorCode::Connection, "{error}");
+    let wrong = RedisCache::new(&format!("redis://alice:wrong@127.0.0.1:{port}")).unwrap();
+    let error = wrong.get("k").await.unwrap_err();
+    assert_eq!(error.code(), ErrorCode::Connection, "{error}");
 }
 
 #[tokio::test]

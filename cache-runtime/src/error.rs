@@ -14,7 +14,8 @@ pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorCode {
-    /// The store could not be reached, or the connection broke.
+    /// The store could not be reached or used: the connection was refused or broke, the
+    /// credentials were refused, or the server is still loading its data.
     Connection,
     /// The operation did not finish within its deadline.
     Timeout,

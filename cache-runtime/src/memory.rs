@@ -19,9 +19,12 @@ pub const DEFAULT_MAX_CAPACITY: u64 = 100_000;
 /// A cache in process memory that behaves like Redis for every [`Cache`] operation.
 ///
 /// It is the embedded default (see [`global`](crate::global)): tests and local runs need no
-/// server. TTLs, atomic counters and glob patterns follow Redis exactly; the one difference is
-/// that it is bounded ([`DEFAULT_MAX_CAPACITY`] entries unless configured), and once full it
-/// evicts by `moka`'s TinyLFU policy, which may also decline to admit a rarely used new entry.
+/// server. TTLs (to the millisecond), atomic counters, error cases and glob patterns follow
+/// Redis; one conformance suite runs against both. The differences:
+/// - it is bounded ([`DEFAULT_MAX_CAPACITY`] entries unless configured), and once full it
+///   evicts by `moka`'s TinyLFU policy, which may also decline to admit a rarely used entry;
+/// - `get_many` and `set_many` are a sequence of single-key operations, so a concurrent
+///   reader may see part of a `set_many`, where Redis's `MGET`/`MSET` are atomic.
 ///
 /// Cloning is cheap and clones share the same entries. [`with_prefix`](Self::with_prefix)
 /// gives a view of the same entries confined to another namespace.
@@ -151,11 +154,12 @@ impl MemoryCache {
         }
     }
 
-    /// A view of the same entries confined to keys under `prefix` (replacing this view's
-    /// prefix): it cannot see, flush or pattern-delete keys outside it.
+    /// A view of the same entries confined to keys under this view's prefix followed by
+    /// `prefix`: it cannot see, flush or pattern-delete keys outside it. Views only narrow, so
+    /// a handle to a namespace cannot make one that reaches keys outside it.
     #[must_use]
     pub fn with_prefix(&self, prefix: &str) -> Self {
-        Self::from_parts(self.store.clone(), prefix)
+        Self::from_parts(self.store.clone(), &format!("{}{prefix}", self.prefix))
     }
 
     /// The prefix this view adds to every key.
@@ -307,8 +311,12 @@ impl Cache for MemoryCache {
             .live_entry(key)
             .await
             .and_then(|entry| entry.expires_at)
-            // Whole milliseconds, as Redis's PTTL reports.
-            .map(|at| Duration::from_millis(at.saturating_duration_since(now).as_millis() as u64)))
+            // Whole milliseconds, rounded up: right after a write Redis's PTTL reports the full
+            // TTL, not a millisecond less.
+            .map(|at| {
+                let nanos = at.saturating_duration_since(now).as_nanos();
+                Duration::from_millis(u64::try_from(nanos.div_ceil(1_000_000)).unwrap_or(u64::MAX))
+            }))
     }
 
     async fn flush(&self) -> Result<(), CacheError> {

@@ -73,7 +73,8 @@ pub trait Cache: Send + Sync {
     /// The time `key` has left to live; `None` when it has no TTL or does not exist.
     fn ttl(&self, key: &str) -> impl Future<Output = Result<Option<Duration>, CacheError>> + Send;
 
-    /// Deletes every key of this cache: with a prefix, only the keys under it.
+    /// Deletes every key of this cache: with a prefix, only the keys under it; without one,
+    /// the whole database (Redis's `FLUSHDB`), including the keys of prefixed instances.
     fn flush(&self) -> impl Future<Output = Result<(), CacheError>> + Send;
 
     /// Checks that the store answers.
@@ -82,17 +83,23 @@ pub trait Cache: Send + Sync {
     /// Deletes every key matching a Redis glob pattern (`*`, `?`, `[a-z]`, `[^x]`, `\`
     /// escapes) and returns how many were deleted. With a prefix, the pattern applies to the
     /// part of the key after it, and only keys under the prefix can match.
+    ///
+    /// It walks the whole keyspace (in batches, never blocking the store), so its cost grows
+    /// with the number of keys, not with the number deleted.
     fn delete_pattern(&self, pattern: &str)
     -> impl Future<Output = Result<u64, CacheError>> + Send;
 
-    /// The values of several keys at once, keyed by the keys as given. An empty slice returns
-    /// an empty map without asking the store.
+    /// The values of several keys at once, keyed by the keys as given (a key asked for twice
+    /// appears once). An empty slice returns an empty map without asking the store.
     fn get_many(
         &self,
         keys: &[&str],
     ) -> impl Future<Output = Result<HashMap<String, Option<String>>, CacheError>> + Send;
 
     /// Stores several values at once, all with the same `ttl`. An empty slice does nothing.
+    ///
+    /// It is not a transaction: when it fails (a timeout, say), some entries may have been
+    /// written.
     fn set_many(
         &self,
         entries: &[(&str, &str)],

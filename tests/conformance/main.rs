@@ -78,4 +78,5 @@ conformance! {
     prefixes::glob_characters_in_a_prefix_are_literal,
     prefixes::prefixed_batches_and_counters_stay_inside,
     prefixes::flush_without_prefix_deletes_everything,
+    prefixes::views_of_a_prefixed_cache_only_narrow,
 }

@@ -79,3 +79,19 @@ pub async fn flush_without_prefix_deletes_everything<C: Prefixed>(b: Backend<C>)
     assert!(!b.cache.exists("plain").await.unwrap());
     assert!(!a.exists("k").await.unwrap());
 }
+
+pub async fn views_of_a_prefixed_cache_only_narrow<C: Prefixed>(b: Backend<C>) {
+    let tenant = b.prefixed("tenant:");
+    let nested = tenant.prefixed("users:");
+    b.cache.set("outside", "v", None).await.unwrap();
+    tenant.set("settings", "v", None).await.unwrap();
+    nested.set("1", "Ada", None).await.unwrap();
+    assert_eq!(b.cache.get("tenant:users:1").await.unwrap().as_deref(), Some("Ada"));
+    assert_eq!(tenant.get("users:1").await.unwrap().as_deref(), Some("Ada"));
+
+    // An empty prefix does not widen a view back to the whole store.
+    nested.prefixed("").flush().await.unwrap();
+    assert!(!tenant.exists("users:1").await.unwrap());
+    assert!(tenant.exists("settings").await.unwrap());
+    assert!(b.cache.exists("outside").await.unwrap());
+}

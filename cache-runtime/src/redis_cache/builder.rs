@@ -88,6 +88,9 @@ impl RedisCacheBuilder {
     /// Trusts the certificate authority in `pem` (PEM-encoded) for `rediss://` connections,
     /// instead of the bundled public roots: for servers with a private or self-signed
     /// certificate.
+    ///
+    /// For `rediss://` URLs, building installs rustls's `ring` crypto provider as the process
+    /// default, unless the application installed one before.
     #[cfg(feature = "tls")]
     pub fn tls_root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.tls_root_certificate = Some(pem.into());
@@ -104,7 +107,7 @@ impl RedisCacheBuilder {
     /// not repeat the URL, which may hold a password).
     pub fn build(self) -> Result<RedisCache, CacheError> {
         let client = self.client().map_err(|source| {
-            CacheError::new(ErrorCode::Config, "invalid Redis URL").with_source(source)
+            CacheError::new(ErrorCode::Config, self.invalid_what()).with_source(source)
         })?;
         let prefix = self.prefix.clone();
         Ok(RedisCache::from_parts(
@@ -115,6 +118,9 @@ impl RedisCacheBuilder {
 
     #[cfg(feature = "tls")]
     fn client(&self) -> redis::RedisResult<redis::Client> {
+        if self.url.starts_with("rediss:") {
+            ensure_crypto_provider();
+        }
         match &self.tls_root_certificate {
             Some(pem) => redis::Client::build_with_tls(
                 self.url.as_str(),
@@ -130,5 +136,25 @@ impl RedisCacheBuilder {
     #[cfg(not(feature = "tls"))]
     fn client(&self) -> redis::RedisResult<redis::Client> {
         redis::Client::open(self.url.as_str())
+    }
+
+    fn invalid_what(&self) -> &'static str {
+        #[cfg(feature = "tls")]
+        if self.tls_root_certificate.is_some() {
+            return "invalid Redis URL or TLS root certificate";
+        }
+        "invalid Redis URL"
+    }
+}
+
+/// redis-rs builds its TLS configuration with rustls's process-wide crypto provider. When the
+/// application's dependency graph enables more than one provider (aws-lc-rs through another
+/// crate, say), rustls cannot choose by itself and panics on the first TLS connection, so this
+/// installs `ring` unless the application already installed one.
+#[cfg(feature = "tls")]
+fn ensure_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Losing a race with another installer is fine: a provider is installed either way.
+        let _ = rustls::crypto::ring::default_provider().install_default();
     }
 }

@@ -29,12 +29,15 @@ use crate::{expiry, glob};
 /// construction, so an application starts even while Redis is down, and it reopens by itself
 /// after the connection breaks.
 ///
-/// Every operation has a deadline ([`RedisCacheBuilder::op_timeout`], default
+/// Every round trip has a deadline ([`RedisCacheBuilder::op_timeout`], default
 /// [`DEFAULT_OP_TIMEOUT`]) covering the wait for a connection too, so a call never waits on
 /// redis-rs's reconnect back-off: while the server is down a call fails with
-/// [`ErrorCode::Connection`] or [`ErrorCode::Timeout`] within that deadline.
+/// [`ErrorCode::Connection`] or [`ErrorCode::Timeout`] within that deadline. Every operation
+/// is one round trip except `delete_pattern` and a prefixed `flush`, which take one per
+/// `SCAN` batch and so grow with the size of the keyspace.
 ///
-/// Operations need a Tokio runtime.
+/// Operations need a Tokio runtime with IO and time enabled (`#[tokio::main]` and
+/// `Builder::enable_all` do both).
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -76,7 +79,8 @@ struct Op<'a> {
     code: ErrorCode,
     key: Option<&'a str>,
     pattern: Option<&'a str>,
-    idempotent: bool,
+    /// Whether a second send after a lost reply gives the same answer.
+    resendable: bool,
 }
 
 impl<'a> Op<'a> {
@@ -100,14 +104,16 @@ impl<'a> Op<'a> {
             code,
             key: None,
             pattern: None,
-            idempotent: true,
+            resendable: true,
         }
     }
 
-    /// For commands such as `INCRBY` that must not run twice when a reply is lost.
-    fn not_idempotent(self) -> Self {
+    /// For commands whose answer changes when they run twice because a reply was lost:
+    /// `INCRBY` would count twice, and a second `UNLINK` or `PEXPIRE` would report that the
+    /// key did not exist.
+    fn not_resent(self) -> Self {
         Self {
-            idempotent: false,
+            resendable: false,
             ..self
         }
     }
@@ -131,6 +137,7 @@ impl<'a> Op<'a> {
         } else if source.is_io_error()
             || source.is_connection_dropped()
             || source.is_connection_refusal()
+            || store_unusable(&source)
         {
             ErrorCode::Connection
         } else {
@@ -173,7 +180,8 @@ impl Connection {
         let config = ConnectionManagerConfig::new()
             .set_number_of_retries(0)
             .set_connection_timeout(Some(self.connect_timeout))
-            .set_response_timeout(Some(self.op_timeout));
+            // Our own deadline covers the reply; a second timer per call would only cost.
+            .set_response_timeout(None);
         let manager = ConnectionManager::new_lazy_with_config(self.client.clone(), config)?;
         // Two first calls may race here; the loser's manager is dropped unused.
         Ok(self.manager.get_or_init(|| manager).clone())
@@ -181,7 +189,7 @@ impl Connection {
 
     /// Runs one round trip under the operation deadline.
     ///
-    /// An idempotent command that fails because an established connection broke is sent once
+    /// A resendable command that fails because an established connection broke is sent once
     /// more, within the same deadline: the manager has started a new connection by then, so
     /// the first call after a server restart, or in a runtime other than the one that opened
     /// the connection, still succeeds.
@@ -195,7 +203,7 @@ impl Connection {
     {
         let attempts = async {
             match send(self.manager()?).await {
-                Err(error) if op.idempotent && is_broken_connection(&error) => {
+                Err(error) if op.resendable && is_broken_connection(&error) => {
                     send(self.manager()?).await
                 }
                 result => result,
@@ -221,6 +229,17 @@ impl Connection {
         })
         .await
     }
+}
+
+/// Replies that say the server cannot be used at all, whatever the command: wrong or missing
+/// credentials, a server still loading its data, a replica without its primary.
+fn store_unusable(error: &RedisError) -> bool {
+    use redis::{ErrorKind, ServerErrorKind};
+    matches!(
+        error.kind(),
+        ErrorKind::AuthenticationFailed
+            | ErrorKind::Server(ServerErrorKind::BusyLoading | ServerErrorKind::MasterDown)
+    ) || matches!(error.code(), Some("NOAUTH" | "WRONGPASS"))
 }
 
 /// A connection that was up and broke, as opposed to one that could not be opened (retrying
@@ -263,11 +282,12 @@ impl RedisCache {
         RedisCacheBuilder::new(url.into())
     }
 
-    /// A view sharing this cache's connection, confined to keys under `prefix` (replacing this
-    /// view's prefix).
+    /// A view sharing this cache's connection, confined to keys under this view's prefix
+    /// followed by `prefix`. Views only narrow: a handle to a namespace cannot make one that
+    /// reaches keys outside it.
     #[must_use]
     pub fn with_prefix(&self, prefix: &str) -> Self {
-        Self::from_parts(self.connection.clone(), prefix)
+        Self::from_parts(self.connection.clone(), &format!("{}{prefix}", self.prefix))
     }
 
     /// The prefix this view adds to every key.
@@ -310,7 +330,7 @@ impl RedisCache {
             if !keys.is_empty() {
                 let removed: u64 = self
                     .connection
-                    .query(op, redis::cmd("UNLINK").arg(&keys))
+                    .query(op.not_resent(), redis::cmd("UNLINK").arg(&keys))
                     .await?;
                 deleted += removed;
             }
@@ -351,7 +371,7 @@ impl Cache for RedisCache {
     }
 
     async fn delete(&self, key: &str) -> Result<bool, CacheError> {
-        let op = Op::on_key("UNLINK", ErrorCode::Delete, key);
+        let op = Op::on_key("UNLINK", ErrorCode::Delete, key).not_resent();
         let removed: u64 = self
             .connection
             .query(op, redis::cmd("UNLINK").arg(self.key(key)))
@@ -369,7 +389,7 @@ impl Cache for RedisCache {
     }
 
     async fn expire(&self, key: &str, ttl: Duration) -> Result<bool, CacheError> {
-        let op = Op::on_key("PEXPIRE", ErrorCode::Expire, key);
+        let op = Op::on_key("PEXPIRE", ErrorCode::Expire, key).not_resent();
         let millis = expiry::expire_millis(ttl, ErrorCode::Expire, key)?;
         let mut cmd = redis::cmd("PEXPIRE");
         cmd.arg(self.key(key)).arg(millis);
@@ -377,14 +397,14 @@ impl Cache for RedisCache {
     }
 
     async fn increment(&self, key: &str, amount: i64) -> Result<i64, CacheError> {
-        let op = Op::on_key("INCRBY", ErrorCode::Increment, key).not_idempotent();
+        let op = Op::on_key("INCRBY", ErrorCode::Increment, key).not_resent();
         let mut cmd = redis::cmd("INCRBY");
         cmd.arg(self.key(key)).arg(amount);
         self.connection.query(op, &cmd).await
     }
 
     async fn decrement(&self, key: &str, amount: i64) -> Result<i64, CacheError> {
-        let op = Op::on_key("DECRBY", ErrorCode::Increment, key).not_idempotent();
+        let op = Op::on_key("DECRBY", ErrorCode::Increment, key).not_resent();
         let mut cmd = redis::cmd("DECRBY");
         cmd.arg(self.key(key)).arg(amount);
         self.connection.query(op, &cmd).await
