@@ -86,7 +86,10 @@ pub async fn views_of_a_prefixed_cache_only_narrow<C: Prefixed>(b: Backend<C>) {
     b.cache.set("outside", "v", None).await.unwrap();
     tenant.set("settings", "v", None).await.unwrap();
     nested.set("1", "Ada", None).await.unwrap();
-    assert_eq!(b.cache.get("tenant:users:1").await.unwrap().as_deref(), Some("Ada"));
+    assert_eq!(
+        b.cache.get("tenant:users:1").await.unwrap().as_deref(),
+        Some("Ada")
+    );
     assert_eq!(tenant.get("users:1").await.unwrap().as_deref(), Some("Ada"));
 
     // An empty prefix does not widen a view back to the whole store.
