@@ -54,11 +54,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     cache_aside::set_global_default(cache_aside::from_env()?)?;
     println!("cache: {backend}");
 
-    for attempt in ["miss", "hit", "hit"] {
+    // The first call loads (200 ms); the next ones are hits, unless the cache is unreachable,
+    // in which case every call simply loads: the cache fails open.
+    for call in 1..=3 {
         let started = Instant::now();
         let user = get_user(42).await.map_err(|_| "database error")?;
         println!(
-            "get_user(42) = {user:?} in {:?} (expected: {attempt})",
+            "call {call}: get_user(42) = {user:?} in {:?}",
             started.elapsed()
         );
     }
@@ -68,7 +70,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     get_user(42).await.map_err(|_| "database error")?;
     println!("after update_user(42): reloaded in {:?}", started.elapsed());
 
-    let visits = cache_aside::global().increment("visits", 1).await?;
-    println!("visits counter: {visits}");
+    // The port's own methods report cache trouble to the caller, who decides.
+    match cache_aside::global().increment("visits", 1).await {
+        Ok(visits) => println!("visits counter: {visits}"),
+        Err(error) => println!("visits counter unavailable: {error}"),
+    }
     Ok(())
 }
