@@ -1,4 +1,4 @@
-//! The runtime of [`cache-aside`](https://docs.rs/cache-aside): the [`Cache`] port, its
+//! The runtime of `cache-aside`: the [`Cache`] port, its
 //! adapters, and the cache-aside helpers that the attributes expand into.
 //!
 //! Depend on `cache-aside`, which re-exports all of this; this crate is its implementation.
