@@ -219,14 +219,16 @@ impl MemoryCache {
                 }))
             })
             .await?;
-        match result {
+        let stored = match result {
             CompResult::Inserted(entry) | CompResult::ReplacedWith(entry) => {
-                counter::parse(&entry.into_value().value).ok_or_else(|| {
-                    CacheError::new(ErrorCode::Increment, "counter was not stored").with_key(key)
-                })
+                counter::parse(&entry.into_value().value)
             }
-            _ => Err(CacheError::new(ErrorCode::Increment, "counter was not stored").with_key(key)),
-        }
+            _ => None,
+        };
+        // Unreachable: the closure either failed above or put a formatted integer.
+        stored.ok_or_else(|| {
+            CacheError::new(ErrorCode::Increment, "counter was not stored").with_key(key)
+        })
     }
 }
 
