@@ -50,6 +50,7 @@
 //! - `redis` (default): the Redis adapter, through redis-rs.
 //! - `tls` (default): `rediss://` URLs, through rustls.
 
+pub use cache_macros::{cache_put, cached, invalidate};
 pub use cache_runtime::*;
 
 /// Brings the [`Cache`] methods into scope.
@@ -61,4 +62,5 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use cache_runtime;
+    pub use cache_runtime::__private::*;
 }

@@ -1,5 +1,33 @@
-//! Procedural macros of `cache-aside`.
+//! Procedural macros of `cache-aside`: `#[cached]`, `#[cache_put]` and `#[invalidate]`.
 //!
-//! The attributes (`#[cached]`, `#[invalidate]`, `#[cache_put]`) are not written yet; this
-//! crate exists so the workspace already has its final shape. Depend on `cache-aside`, not on
-//! this crate.
+//! Depend on `cache-aside` and use them as `cache_aside::cached` and so on; the documentation
+//! lives there. This crate only turns the attributes into calls on `cache_aside::__private`.
+
+mod attr;
+mod errors;
+mod expand;
+mod item;
+mod template;
+mod ttl;
+
+use proc_macro::TokenStream;
+
+use crate::attr::Kind;
+
+/// Caches an async function's result; see the `cache-aside` crate.
+#[proc_macro_attribute]
+pub fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::expand(Kind::Cached, args.into(), item.into()).into()
+}
+
+/// Runs an async function and writes its result to the cache; see the `cache-aside` crate.
+#[proc_macro_attribute]
+pub fn cache_put(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::expand(Kind::CachePut, args.into(), item.into()).into()
+}
+
+/// Deletes cache entries after an async function succeeds; see the `cache-aside` crate.
+#[proc_macro_attribute]
+pub fn invalidate(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::expand(Kind::Invalidate, args.into(), item.into()).into()
+}

@@ -5,6 +5,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 mod aside;
+mod attribute;
 mod codec;
 mod counter;
 mod error;
@@ -18,6 +19,7 @@ mod redis_cache;
 mod shared;
 
 pub use aside::{get_or_load, invalidate_key, invalidate_pattern, lookup, store};
+pub use attribute::{FunctionStats, stats, stats_for};
 pub use error::{BoxError, CacheError, ErrorCode};
 pub use global::{from_env, global, set_global_default};
 pub use memory::{DEFAULT_MAX_CAPACITY, MemoryCache, MemoryCacheBuilder};
@@ -41,4 +43,15 @@ pub fn escape_glob(literal: &str) -> String {
 /// Brings the [`Cache`] methods into scope: `use cache_aside::prelude::*;`.
 pub mod prelude {
     pub use crate::port::Cache;
+}
+
+/// What the attribute macros expand into; not a public API, and it may change in any
+/// release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::attribute::{
+        GlobEscaped, KeepErr, KeyPart, OkOnly, Plain, ResultProbe, Shape, ShareClonedErr, Site,
+        SomeAndNone, SomeOnly, Target, assert_cacheable, cached, invalidate, put,
+    };
+    pub use crate::global::global;
 }

@@ -1,0 +1,119 @@
+//! In-process single flight: concurrent misses on one key of one function run the body once.
+//!
+//! The leader is the caller that runs the body; the others wait on its [`Flight`] and get
+//! what it [`Landed`]. Flights live in the function's `static` site, which cannot name the
+//! function's types, so results cross as JSON or as type-erased errors and are checked on
+//! the way out: a waiter that cannot use what landed runs the body itself.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use tokio::sync::Notify;
+
+/// What a leader's call ended with, as its waiters receive it.
+pub(super) enum Landed {
+    /// A value, as the JSON that was (or would have been) stored.
+    Json(Arc<str>),
+    /// A result that is not cached (an `Err`, or a `None`), when it can be handed over.
+    Uncached(Arc<dyn Any + Send + Sync>),
+    /// The leader's result cannot be handed over; every waiter runs the body itself.
+    RunYourself,
+    /// The leader was cancelled or panicked before finishing; waiters elect a new leader.
+    Abandoned,
+}
+
+pub(super) struct Flight {
+    landed: OnceLock<Landed>,
+    notify: Notify,
+}
+
+impl Flight {
+    /// Waits for the leader and returns what it landed.
+    pub(super) async fn wait(&self) -> &Landed {
+        loop {
+            // Registered before the check, so a landing between the two is not missed.
+            let notified = self.notify.notified();
+            if let Some(landed) = self.landed.get() {
+                return landed;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// The flights of one site, by key.
+pub(crate) struct Flights {
+    by_key: OnceLock<Mutex<HashMap<String, Arc<Flight>>>>,
+}
+
+/// The caller's role for one key.
+pub(super) enum Role<'a> {
+    Leader(Leader<'a>),
+    Waiter(Arc<Flight>),
+}
+
+impl Flights {
+    pub(super) const fn new() -> Self {
+        Flights {
+            by_key: OnceLock::new(),
+        }
+    }
+
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Flight>>> {
+        self.by_key
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Joins the flight for `key`, or starts one and leads it.
+    pub(super) fn join<'a>(&'a self, key: &'a str) -> Role<'a> {
+        let mut map = self.map();
+        if let Some(flight) = map.get(key) {
+            return Role::Waiter(Arc::clone(flight));
+        }
+        let flight = Arc::new(Flight {
+            landed: OnceLock::new(),
+            notify: Notify::new(),
+        });
+        map.insert(key.to_owned(), Arc::clone(&flight));
+        Role::Leader(Leader {
+            flights: self,
+            key,
+            flight,
+        })
+    }
+}
+
+/// The leader's handle: landing it (or dropping it, on cancellation or panic) releases the
+/// waiters and removes the flight, so the next miss starts afresh.
+pub(super) struct Leader<'a> {
+    flights: &'a Flights,
+    key: &'a str,
+    flight: Arc<Flight>,
+}
+
+impl Leader<'_> {
+    pub(super) fn land(self, landed: Landed) {
+        // Cannot fail: only the leader sets it, once, and `self` is consumed.
+        let _ = self.flight.landed.set(landed);
+        // Drop releases the waiters.
+    }
+}
+
+impl Drop for Leader<'_> {
+    fn drop(&mut self) {
+        let _ = self.flight.landed.set(Landed::Abandoned);
+        {
+            let mut map = self.flights.map();
+            if map
+                .get(self.key)
+                .is_some_and(|current| Arc::ptr_eq(current, &self.flight))
+            {
+                map.remove(self.key);
+            }
+        }
+        self.flight.notify.notify_waiters();
+    }
+}

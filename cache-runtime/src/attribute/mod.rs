@@ -1,0 +1,18 @@
+//! What `#[cached]`, `#[cache_put]` and `#[invalidate]` expand into, and their statistics.
+//!
+//! The generated code reaches these through `cache_aside::__private`; only the statistics
+//! ([`stats`], [`stats_for`], [`FunctionStats`]) are public API.
+
+mod flight;
+mod render;
+mod run;
+mod shape;
+mod site;
+
+pub use render::{GlobEscaped, KeyPart};
+pub use run::{Target, cached, invalidate, put};
+pub use shape::{
+    KeepErr, OkOnly, Plain, ResultProbe, Shape, ShareClonedErr, SomeAndNone, SomeOnly,
+    assert_cacheable,
+};
+pub use site::{FunctionStats, Site, stats, stats_for};

@@ -1,0 +1,288 @@
+//! The calls that the attributes expand into: cached read-through, write-through and
+//! invalidation. Each fails open: a cache problem is logged once per call, counted in the
+//! function's [`Site`], and the caller gets what the body returns.
+
+use std::future::Future;
+use std::time::Duration;
+
+use super::flight::{Landed, Role};
+use super::shape::Shape;
+use super::site::Site;
+use crate::codec;
+use crate::error::CacheError;
+use crate::port::Cache;
+
+/// `#[cached]`: the value at `key`, or the body's result, loaded once per key at a time in
+/// this process and stored when its shape says so. With `enabled` false (a `condition` that
+/// did not hold) the body runs and the cache is not touched.
+pub async fn cached<C, R, S, F>(
+    site: &'static Site,
+    cache: &C,
+    enabled: bool,
+    key: String,
+    ttl: Option<Duration>,
+    shape: S,
+    body: F,
+) -> R
+where
+    C: Cache,
+    S: Shape<R>,
+    F: Future<Output = R>,
+{
+    site.register();
+    if !enabled {
+        Site::count(&site.loads);
+        return body.await;
+    }
+    let mut trouble = Trouble::default();
+    if let Some(result) = read(site, cache, &key, &shape, &mut trouble).await {
+        return result;
+    }
+    Site::count(&site.misses);
+    loop {
+        match site.flights.join(&key) {
+            Role::Waiter(flight) => match flight.wait().await {
+                Landed::Json(raw) => {
+                    if let Ok(value) = codec::decode::<S::Value>(&key, raw) {
+                        Site::count(&site.coalesced);
+                        return shape.rebuild(value);
+                    }
+                    // Another instantiation of a generic function: load for ourselves.
+                    break;
+                }
+                Landed::Uncached(shared) => match shape.take_shared(&**shared) {
+                    Some(result) => {
+                        Site::count(&site.coalesced);
+                        return result;
+                    }
+                    None => break,
+                },
+                Landed::RunYourself => break,
+                Landed::Abandoned => continue,
+            },
+            Role::Leader(leader) => {
+                // A leader that finished between our read and our joining has stored its
+                // value by now; reading again keeps that from loading twice.
+                if trouble.usable
+                    && let Some(raw) = read_raw(site, cache, &key, &mut trouble).await
+                    && let Some(result) = decode(site, &key, &raw, &shape, &mut trouble)
+                {
+                    Site::count(&site.hits);
+                    leader.land(Landed::Json(raw.into()));
+                    return result;
+                }
+                Site::count(&site.loads);
+                let result = body.await;
+                let landed = match encoded(site, &key, &shape, &result, &mut trouble) {
+                    Encoded::Value(raw) => {
+                        write(site, cache, &key, &raw, ttl, &mut trouble).await;
+                        Landed::Json(raw.into())
+                    }
+                    Encoded::Failed => Landed::RunYourself,
+                    Encoded::NotCached(shared) => {
+                        shared.map_or(Landed::RunYourself, Landed::Uncached)
+                    }
+                };
+                leader.land(landed);
+                return result;
+            }
+        }
+    }
+    Site::count(&site.loads);
+    let result = body.await;
+    if let Encoded::Value(raw) = encoded(site, &key, &shape, &result, &mut trouble) {
+        write(site, cache, &key, &raw, ttl, &mut trouble).await;
+    }
+    result
+}
+
+/// `#[cache_put]`: stores the cached part of `result` at `key` and returns `result`.
+pub async fn put<C, R, S>(
+    site: &'static Site,
+    cache: &C,
+    key: &str,
+    ttl: Option<Duration>,
+    shape: S,
+    result: R,
+) -> R
+where
+    C: Cache,
+    S: Shape<R>,
+{
+    site.register();
+    Site::count(&site.loads);
+    let mut trouble = Trouble::default();
+    if let Encoded::Value(raw) = encoded(site, key, &shape, &result, &mut trouble) {
+        write(site, cache, key, &raw, ttl, &mut trouble).await;
+    }
+    result
+}
+
+/// One deletion asked for by `#[invalidate]`, rendered before the body ran.
+#[doc(hidden)]
+pub enum Target {
+    /// An exact key.
+    Key(String),
+    /// A Redis glob, with interpolated values already escaped.
+    Pattern(String),
+}
+
+/// `#[invalidate]`, after a successful body: deletes every target, in order.
+pub async fn invalidate<C: Cache>(site: &'static Site, cache: &C, targets: &[Target]) {
+    site.register();
+    Site::count(&site.loads);
+    for target in targets {
+        let outcome = match target {
+            Target::Key(key) => cache.delete(key).await.map(drop),
+            Target::Pattern(pattern) => cache.delete_pattern(pattern).await.map(drop),
+        };
+        match outcome {
+            Ok(()) => Site::count(&site.invalidations),
+            Err(error) => {
+                Site::count(&site.errors);
+                let (kind, target) = match target {
+                    Target::Key(key) => ("key", key),
+                    Target::Pattern(pattern) => ("pattern", pattern),
+                };
+                tracing::warn!(
+                    function = site.function(),
+                    code = error.code().as_str(),
+                    kind,
+                    target = target.as_str(),
+                    error = %error,
+                    "cache invalidation failed; the entries may be served until their TTL ends"
+                );
+            }
+        }
+    }
+}
+
+/// What went wrong with the cache during one call.
+struct Trouble {
+    /// Whether a failure was already logged: one warning per call is enough.
+    logged: bool,
+    /// False once the cache could not be reached: the rest of the call skips it rather
+    /// than wait for a second timeout.
+    usable: bool,
+}
+
+impl Default for Trouble {
+    fn default() -> Self {
+        Trouble {
+            logged: false,
+            usable: true,
+        }
+    }
+}
+
+impl Trouble {
+    fn record(&mut self, site: &Site, key: &str, what: &str, error: &CacheError) {
+        Site::count(&site.errors);
+        if error.is_connection() || error.is_timeout() {
+            self.usable = false;
+        }
+        if !std::mem::replace(&mut self.logged, true) {
+            tracing::warn!(
+                function = site.function(),
+                code = error.code().as_str(),
+                key,
+                error = %error,
+                "cache {what} failed; running the function without the cache"
+            );
+        }
+    }
+}
+
+/// A hit, decoded; `None` for anything else (counted and logged).
+async fn read<C: Cache, R, S: Shape<R>>(
+    site: &Site,
+    cache: &C,
+    key: &str,
+    shape: &S,
+    trouble: &mut Trouble,
+) -> Option<R> {
+    let raw = read_raw(site, cache, key, trouble).await?;
+    let result = decode(site, key, &raw, shape, trouble)?;
+    Site::count(&site.hits);
+    Some(result)
+}
+
+async fn read_raw<C: Cache>(
+    site: &Site,
+    cache: &C,
+    key: &str,
+    trouble: &mut Trouble,
+) -> Option<String> {
+    match cache.get(key).await {
+        Ok(raw) => raw,
+        Err(error) => {
+            trouble.record(site, key, "read", &error);
+            None
+        }
+    }
+}
+
+/// A stored value that does not decode (corrupt, or another type since a deploy) is a miss;
+/// the load that follows overwrites it.
+fn decode<R, S: Shape<R>>(
+    site: &Site,
+    key: &str,
+    raw: &str,
+    shape: &S,
+    trouble: &mut Trouble,
+) -> Option<R> {
+    match codec::decode(key, raw) {
+        Ok(value) => Some(shape.rebuild(value)),
+        Err(error) => {
+            trouble.record(site, key, "decode", &error);
+            None
+        }
+    }
+}
+
+/// What a result becomes on its way to the cache.
+enum Encoded {
+    /// The JSON to store.
+    Value(String),
+    /// Its cached part could not be encoded (counted and logged).
+    Failed,
+    /// It is not cached, and is shared with waiters as this, if at all.
+    NotCached(Option<super::shape::Shared>),
+}
+
+/// Synchronous, so that no borrow of the result is held across an await (which would need
+/// `R: Sync` for the caller's future to be `Send`).
+fn encoded<R, S: Shape<R>>(
+    site: &Site,
+    key: &str,
+    shape: &S,
+    result: &R,
+    trouble: &mut Trouble,
+) -> Encoded {
+    match shape.cached_part(result) {
+        Some(value) => match codec::encode(key, value) {
+            Ok(raw) => Encoded::Value(raw),
+            Err(error) => {
+                trouble.record(site, key, "encode", &error);
+                Encoded::Failed
+            }
+        },
+        None => Encoded::NotCached(shape.share(result)),
+    }
+}
+
+async fn write<C: Cache>(
+    site: &Site,
+    cache: &C,
+    key: &str,
+    raw: &str,
+    ttl: Option<Duration>,
+    trouble: &mut Trouble,
+) {
+    if !trouble.usable {
+        return;
+    }
+    if let Err(error) = cache.set(key, raw, ttl).await {
+        trouble.record(site, key, "write", &error);
+    }
+}
