@@ -1,4 +1,5 @@
-//! The quickstart: cache a slow lookup, then invalidate it after a write.
+//! The quickstart: cache a slow lookup with `#[cached]`, drop it after a write with
+//! `#[invalidate]`.
 //!
 //! Runs with no server at all, on process memory:
 //!     cargo run --example quickstart
@@ -8,6 +9,7 @@
 use std::time::{Duration, Instant};
 
 use cache_aside::prelude::*;
+use cache_aside::{cached, invalidate};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -19,27 +21,22 @@ struct User {
 #[derive(Debug)]
 struct DbError;
 
-/// Stands in for a database query that takes a while.
-async fn find_user(id: u64) -> Result<User, DbError> {
-    tokio::time::sleep(Duration::from_millis(200)).await;
+/// Reads a user; the first call per id takes 200 ms, the next ones come from the cache.
+#[cached(key = "user:{id}", ttl = 3600)]
+async fn get_user(id: u64) -> Result<User, DbError> {
+    tokio::time::sleep(Duration::from_millis(200)).await; // stands in for a slow query
     Ok(User {
         id,
         name: format!("user {id}"),
     })
 }
 
-async fn get_user(id: u64) -> Result<User, DbError> {
-    let key = format!("user:{id}");
-    let ttl = Some(Duration::from_secs(3600));
-    cache_aside::get_or_load(cache_aside::global(), &key, ttl, || find_user(id)).await
-}
-
-async fn update_user(id: u64) -> Result<(), DbError> {
-    // ... write to the database, then drop every cached entry of this user. The id is
-    // escaped so that it can never widen the pattern.
-    let pattern = format!("user:{}*", cache_aside::escape_glob(&id.to_string()));
-    // Fails open: a failed invalidation is logged, and the write still succeeded.
-    let _ = cache_aside::invalidate_pattern(cache_aside::global(), &pattern).await;
+/// Writes a user, then deletes every cached entry under `user:{id}`. The id is
+/// glob-escaped, so no argument can widen the pattern. A failed invalidation is logged;
+/// the write still succeeded.
+#[invalidate(pattern = "user:{id}*")]
+async fn rename_user(id: u64, name: &str) -> Result<(), DbError> {
+    let _ = (id, name); // the database write
     Ok(())
 }
 
@@ -65,10 +62,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
 
-    update_user(42).await.map_err(|_| "database error")?;
+    rename_user(42, "Grace")
+        .await
+        .map_err(|_| "database error")?;
     let started = Instant::now();
     get_user(42).await.map_err(|_| "database error")?;
-    println!("after update_user(42): reloaded in {:?}", started.elapsed());
+    println!("after rename_user(42): reloaded in {:?}", started.elapsed());
+
+    for stats in cache_aside::stats() {
+        println!(
+            "{}: {} hits, {} misses, {} loads, {} cache errors",
+            stats.function, stats.hits, stats.misses, stats.loads, stats.errors
+        );
+    }
 
     // The port's own methods report cache trouble to the caller, who decides.
     match cache_aside::global().increment("visits", 1).await {

@@ -1,8 +1,8 @@
-//! Cache-aside caching for async Rust, over Redis or process memory, that fails open.
+//! Declarative cache-aside caching for async Rust, over Redis or process memory, that fails
+//! open.
 //!
 //! ```
-//! use std::time::Duration;
-//! use cache_aside::prelude::*;
+//! use cache_aside::{cached, invalidate};
 //!
 //! #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
 //! struct User {
@@ -10,8 +10,14 @@
 //!     name: String,
 //! }
 //!
-//! async fn load_user(id: u64) -> Result<User, std::io::Error> {
-//!     Ok(User { id, name: "Ada".into() }) // the database call
+//! #[cached(key = "user:{id}", ttl = 3600)]
+//! async fn get_user(id: u64) -> Result<User, std::io::Error> {
+//!     Ok(User { id, name: "Ada".into() }) // the database read
+//! }
+//!
+//! #[invalidate(pattern = "user:{id}*")]
+//! async fn rename_user(id: u64, name: &str) -> Result<(), std::io::Error> {
+//!     Ok(()) // the database write
 //! }
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -19,15 +25,44 @@
 //! // At start-up: Redis when REDIS_URL is set, else process memory.
 //! cache_aside::set_global_default(cache_aside::from_env()?)?;
 //!
-//! // A read through the cache: the first call loads and stores, later calls hit.
+//! let user = get_user(1).await?; // runs the body and stores the user
+//! let again = get_user(1).await?; // a hit
+//! assert_eq!(user, again);
+//! rename_user(1, "Grace").await?; // deletes user:1*
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # The attributes
+//! - [`#[cached]`](macro@cached) reads through the cache: a hit returns the stored value,
+//!   a miss runs the body and stores its result. Concurrent misses on one key run the body
+//!   once.
+//! - [`#[invalidate]`](macro@invalidate) deletes keys or glob patterns after the body
+//!   succeeds.
+//! - [`#[cache_put]`](macro@cache_put) runs the body and writes its result.
+//!
+//! Each counts what it does; read the counters with [`stats`].
+//!
+//! # By hand
+//! The attributes expand into calls like those of the runtime helpers, which can be used
+//! directly: [`get_or_load`], [`lookup`], [`store`], [`invalidate_key`],
+//! [`invalidate_pattern`], and every [`Cache`] method.
+//!
+//! ```
+//! use std::time::Duration;
+//! use cache_aside::prelude::*;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let cache = cache_aside::global();
 //! let ttl = Some(Duration::from_secs(3600));
-//! let user = cache_aside::get_or_load(cache, "user:1", ttl, || load_user(1)).await?;
-//! assert_eq!(user.name, "Ada");
-//!
-//! // After a write, invalidate.
-//! cache_aside::invalidate_pattern(cache, "user:1*").await?;
-//! assert!(!cache.exists("user:1").await?);
+//! let name: String = cache_aside::get_or_load(cache, "user:2:name", ttl, || async {
+//!     Ok::<_, std::io::Error>("Ada".to_owned())
+//! })
+//! .await?;
+//! assert_eq!(name, "Ada");
+//! cache_aside::invalidate_pattern(cache, "user:2*").await?;
+//! assert!(!cache.exists("user:2:name").await?);
 //! # Ok(())
 //! # }
 //! ```
@@ -40,7 +75,7 @@
 //! `Clone` handle.
 //!
 //! # Failing open
-//! The helpers ([`get_or_load`], [`lookup`], [`store`], [`invalidate_key`],
+//! The attributes and the helpers ([`get_or_load`], [`lookup`], [`store`], [`invalidate_key`],
 //! [`invalidate_pattern`]) never let a cache problem change what the caller gets: a
 //! connection error, a timeout or an undecodable value is logged with `tracing` and the
 //! loader simply runs. The [`Cache`] methods themselves return every error, classified by
@@ -50,7 +85,12 @@
 //! - `redis` (default): the Redis adapter, through redis-rs.
 //! - `tls` (default): `rediss://` URLs, through rustls.
 
-pub use cache_macros::{cache_put, cached, invalidate};
+#[doc = include_str!("../docs/cache_put.md")]
+pub use cache_macros::cache_put;
+#[doc = include_str!("../docs/cached.md")]
+pub use cache_macros::cached;
+#[doc = include_str!("../docs/invalidate.md")]
+pub use cache_macros::invalidate;
 pub use cache_runtime::*;
 
 /// Brings the [`Cache`] methods into scope.
