@@ -94,9 +94,14 @@ impl<'a> Frame<'a> {
         let ItemFn {
             attrs, vis, sig, ..
         } = self.function;
+        // syn files the body's inner attributes (`#![allow(..)]`) with the outer ones.
+        let (outer, inner): (Vec<_>, Vec<_>) = attrs
+            .iter()
+            .partition(|attr| matches!(attr.style, syn::AttrStyle::Outer));
         quote! {
-            #(#attrs)*
+            #(#outer)*
             #vis #sig {
+                #(#inner)*
                 #body
             }
         }
