@@ -14,19 +14,19 @@ use proc_macro::TokenStream;
 
 use crate::attr::Kind;
 
-/// Caches an async function's result; see the `cache-aside` crate.
+/// (Implemented in the `cache-macros` crate; use it as `cache_aside::cached`.)
 #[proc_macro_attribute]
 pub fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(Kind::Cached, args.into(), item.into()).into()
 }
 
-/// Runs an async function and writes its result to the cache; see the `cache-aside` crate.
+/// (Implemented in the `cache-macros` crate; use it as `cache_aside::cache_put`.)
 #[proc_macro_attribute]
 pub fn cache_put(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(Kind::CachePut, args.into(), item.into()).into()
 }
 
-/// Deletes cache entries after an async function succeeds; see the `cache-aside` crate.
+/// (Implemented in the `cache-macros` crate; use it as `cache_aside::invalidate`.)
 #[proc_macro_attribute]
 pub fn invalidate(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(Kind::Invalidate, args.into(), item.into()).into()
