@@ -67,6 +67,15 @@ impl Flights {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// How many callers wait on the flight for `key`.
+    #[cfg(test)]
+    pub(super) fn waiters(&self, key: &str) -> usize {
+        // One reference is the map's, one the leader's; the rest are waiters'.
+        self.map()
+            .get(key)
+            .map_or(0, |flight| Arc::strong_count(flight) - 2)
+    }
+
     /// Joins the flight for `key`, or starts one and leads it.
     pub(super) fn join<'a>(&'a self, key: &'a str) -> Role<'a> {
         let mut map = self.map();

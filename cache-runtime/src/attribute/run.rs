@@ -286,3 +286,109 @@ async fn write<C: Cache>(
         trouble.record(site, key, "write", &error);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::sync::{Notify, oneshot};
+
+    use super::*;
+    use crate::attribute::shape::Plain;
+    use crate::memory::MemoryCache;
+
+    async fn with_timeout<F: Future>(future: F) -> F::Output {
+        tokio::time::timeout(Duration::from_secs(10), future)
+            .await
+            .expect("bounded wait")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_waiter_takes_over_when_the_leader_is_cancelled() {
+        static SITE: Site = Site::new("tests::cancelled");
+        let cache = Arc::new(MemoryCache::new());
+        let started = Arc::new(Notify::new());
+        let (_never, blocked) = oneshot::channel::<()>();
+
+        // The leader starts its body, then is aborted while it waits.
+        let leader = tokio::spawn({
+            let (cache, started) = (Arc::clone(&cache), Arc::clone(&started));
+            async move {
+                cached(&SITE, &*cache, true, "k".into(), None, Plain, async {
+                    started.notify_one();
+                    let _ = blocked.await;
+                    1_u32
+                })
+                .await
+            }
+        });
+        with_timeout(started.notified()).await;
+        let waiter = tokio::spawn({
+            let cache = Arc::clone(&cache);
+            async move {
+                cached(&SITE, &*cache, true, "k".into(), None, Plain, async {
+                    2_u32
+                })
+                .await
+            }
+        });
+        // Let the waiter join the flight before the leader goes away.
+        with_timeout(async {
+            while SITE.flights.waiters("k") < 1 {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await;
+        leader.abort();
+        assert_eq!(with_timeout(waiter).await.unwrap(), 2);
+        assert_eq!(cache.get("k").await.unwrap().as_deref(), Some("2"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panicking_body_releases_its_waiters() {
+        static SITE: Site = Site::new("tests::panicked");
+        let cache = Arc::new(MemoryCache::new());
+        let runs = Arc::new(AtomicUsize::new(0));
+        let release = Arc::new(Notify::new());
+        let calls: Vec<_> = (0..8)
+            .map(|_| {
+                let (cache, runs, release) =
+                    (Arc::clone(&cache), Arc::clone(&runs), Arc::clone(&release));
+                tokio::spawn(async move {
+                    cached(&SITE, &*cache, true, "k".into(), None, Plain, async move {
+                        if runs.fetch_add(1, Ordering::SeqCst) == 0 {
+                            release.notified().await;
+                            panic!("the first body panics");
+                        }
+                        7_u32
+                    })
+                    .await
+                })
+            })
+            .collect();
+        with_timeout(async {
+            while SITE.flights.waiters("k") < 7 {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await;
+        release.notify_one();
+        let mut values = Vec::new();
+        for call in calls {
+            if let Ok(value) = with_timeout(call).await {
+                values.push(value);
+            }
+        }
+        assert_eq!(
+            values,
+            vec![7; 7],
+            "one call panicked, the others got a value"
+        );
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            2,
+            "one panicked body, one more load"
+        );
+    }
+}
