@@ -115,9 +115,11 @@ impl<'a> Frame<'a> {
         }
     }
 
-    /// The `Shape` value for the return type, plus a check, spanned at the cached type,
-    /// that it is serde-able.
-    fn shape(&self, args: &Args, errors: &mut Errors) -> TokenStream {
+    /// The `Shape` value for the return type, and the span of the type that is cached.
+    ///
+    /// The call that takes the shape is spanned there too: its `Cacheable` bound is what
+    /// fails for a type without serde derives, and the error then points at that type.
+    fn shape(&self, args: &Args, errors: &mut Errors) -> (TokenStream, Span) {
         let private = &self.private;
         let return_type = &self.return_type;
         let cache_none = args.cache_none.as_ref().filter(|flag| flag.value);
@@ -128,28 +130,30 @@ impl<'a> Frame<'a> {
                  Serialize and Deserialize, not `impl Trait`",
             );
         }
-        let (value, shape) = match &self.returns {
-            Returns::Result { value } => (
-                value,
-                quote! {{
-                    use #private::{KeepErr as _, ShareClonedErr as _};
-                    (&#private::ResultProbe::<#return_type>::new()).ok_only()
-                }},
-            ),
-            Returns::Option { value } if cache_none.is_some() => {
-                (return_type, quote!(#private::SomeAndNone))
-            }
-            Returns::Option { value } => (value, quote!(#private::SomeOnly)),
-            Returns::Plain => (return_type, quote!(#private::Plain)),
-        };
         if let (Some(flag), false) = (cache_none, matches!(self.returns, Returns::Option { .. })) {
             errors.at(
                 flag,
                 "`cache_none` applies to functions that return `Option<T>`",
             );
         }
-        let check = quote_spanned!(value.span()=> #private::assert_cacheable::<#value>(););
-        quote!({ #check #shape })
+        let (shape, span) = match &self.returns {
+            Returns::Result { value } => (
+                quote! {{
+                    // One of the two resolves `ok_only`; the other is unused.
+                    #[allow(unused_imports)]
+                    use #private::{KeepErr as _, ShareClonedErr as _};
+                    (&#private::ResultProbe::<#return_type>::new()).ok_only()
+                }},
+                value.span(),
+            ),
+            Returns::Option { .. } if cache_none.is_some() => {
+                (quote!(#private::SomeAndNone), return_type.span())
+            }
+            Returns::Option { value } => (quote!(#private::SomeOnly), value.span()),
+            Returns::Plain => (quote!(#private::Plain), return_type.span()),
+        };
+        let shape = quote!(#private::checked::<#return_type, _>(#shape));
+        (respan(shape, span), span)
     }
 
     fn template(
@@ -207,6 +211,31 @@ fn ttl(args: &Args) -> TokenStream {
     }
 }
 
+/// `(tokens)`, with the parentheses spanned at `span`: a call's span ends at them.
+fn arguments(tokens: TokenStream, span: Span) -> proc_macro2::Group {
+    let mut group = proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, tokens);
+    group.set_span(span);
+    group
+}
+
+/// `tokens` with every span set to `span`, so that errors about them point there.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let proc_macro2::TokenTree::Group(group) = &token {
+                let mut respanned =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                respanned.set_span(span);
+                token = respanned.into();
+            } else {
+                token.set_span(span);
+            }
+            token
+        })
+        .collect()
+}
+
 /// A local of the generated code, invisible to the user's code (mixed-site hygiene).
 fn local(name: &str) -> syn::Ident {
     syn::Ident::new(&format!("cache_aside_{name}"), Span::mixed_site())
@@ -217,7 +246,8 @@ fn cached(function: &ItemFn, args: &Args, errors: &mut Errors) -> TokenStream {
     let private = &frame.private;
     let site = frame.site();
     let key = frame.key(args, Kind::Cached, errors);
-    let shape = frame.shape(args, errors);
+    let (shape, value_span) = frame.shape(args, errors);
+    let call = quote!(#private::cached);
     let cache = frame.cache(args);
     let ttl = ttl(args);
     let body = frame.body();
@@ -226,11 +256,15 @@ fn cached(function: &ItemFn, args: &Args, errors: &mut Errors) -> TokenStream {
         |condition| quote_spanned!(condition.span()=> #condition),
     );
     let (enabled_var, key_var) = (local("enabled"), local("key"));
+    let arguments = arguments(
+        quote!(&CACHE_ASIDE_SITE, #cache, #enabled_var, #key_var, #ttl, #shape, #body),
+        value_span,
+    );
     frame.emit(quote! {
         #site
         let #enabled_var: bool = #enabled;
         let #key_var = if #enabled_var { #key } else { ::std::string::String::new() };
-        #private::cached(&CACHE_ASIDE_SITE, #cache, #enabled_var, #key_var, #ttl, #shape, #body).await
+        #call #arguments.await
     })
 }
 
@@ -239,16 +273,21 @@ fn cache_put(function: &ItemFn, args: &Args, errors: &mut Errors) -> TokenStream
     let private = &frame.private;
     let site = frame.site();
     let key = frame.key(args, Kind::CachePut, errors);
-    let shape = frame.shape(args, errors);
+    let (shape, value_span) = frame.shape(args, errors);
+    let call = quote!(#private::put);
     let cache = frame.cache(args);
     let ttl = ttl(args);
     let body = frame.body();
     let (key_var, output) = (local("key"), local("result"));
+    let arguments = arguments(
+        quote!(&CACHE_ASIDE_SITE, #cache, &#key_var, #ttl, #shape, #output),
+        value_span,
+    );
     frame.emit(quote! {
         #site
         let #key_var = #key;
         let #output = #body.await;
-        #private::put(&CACHE_ASIDE_SITE, #cache, &#key_var, #ttl, #shape, #output).await
+        #call #arguments.await
     })
 }
 

@@ -50,8 +50,8 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::attribute::{
-        GlobEscaped, KeepErr, KeyPart, OkOnly, Plain, ResultProbe, Shape, ShareClonedErr, Site,
-        SomeAndNone, SomeOnly, Target, assert_cacheable, cached, invalidate, put,
+        Cacheable, Checked, GlobEscaped, KeepErr, KeyPart, OkOnly, Plain, ResultProbe, Shape,
+        ShareClonedErr, Site, SomeAndNone, SomeOnly, Target, cached, checked, invalidate, put,
     };
     pub use crate::global::global;
 }

@@ -12,7 +12,7 @@ mod site;
 pub use render::{GlobEscaped, KeyPart};
 pub use run::{Target, cached, invalidate, put};
 pub use shape::{
-    KeepErr, OkOnly, Plain, ResultProbe, Shape, ShareClonedErr, SomeAndNone, SomeOnly,
-    assert_cacheable,
+    Cacheable, Checked, KeepErr, OkOnly, Plain, ResultProbe, Shape, ShareClonedErr, SomeAndNone,
+    SomeOnly, checked,
 };
 pub use site::{FunctionStats, Site, stats, stats_for};

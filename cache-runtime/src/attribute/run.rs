@@ -6,9 +6,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use super::flight::{Landed, Role};
-use super::shape::Shape;
+use super::shape::{Checked, Shape};
 use super::site::Site;
-use crate::codec;
 use crate::error::CacheError;
 use crate::port::Cache;
 
@@ -21,7 +20,7 @@ pub async fn cached<C, R, S, F>(
     enabled: bool,
     key: String,
     ttl: Option<Duration>,
-    shape: S,
+    shape: Checked<R, S>,
     body: F,
 ) -> R
 where
@@ -43,14 +42,14 @@ where
         match site.flights.join(&key) {
             Role::Waiter(flight) => match flight.wait().await {
                 Landed::Json(raw) => {
-                    if let Ok(value) = codec::decode::<S::Value>(&key, raw) {
+                    if let Ok(value) = shape.decode(&key, raw) {
                         Site::count(&site.coalesced);
-                        return shape.rebuild(value);
+                        return shape.shape.rebuild(value);
                     }
                     // Another instantiation of a generic function: load for ourselves.
                     break;
                 }
-                Landed::Uncached(shared) => match shape.take_shared(&**shared) {
+                Landed::Uncached(shared) => match shape.shape.take_shared(&**shared) {
                     Some(result) => {
                         Site::count(&site.coalesced);
                         return result;
@@ -102,7 +101,7 @@ pub async fn put<C, R, S>(
     cache: &C,
     key: &str,
     ttl: Option<Duration>,
-    shape: S,
+    shape: Checked<R, S>,
     result: R,
 ) -> R
 where
@@ -198,7 +197,7 @@ async fn read<C: Cache, R, S: Shape<R>>(
     site: &Site,
     cache: &C,
     key: &str,
-    shape: &S,
+    shape: &Checked<R, S>,
     trouble: &mut Trouble,
 ) -> Option<R> {
     let raw = read_raw(site, cache, key, trouble).await?;
@@ -228,11 +227,11 @@ fn decode<R, S: Shape<R>>(
     site: &Site,
     key: &str,
     raw: &str,
-    shape: &S,
+    shape: &Checked<R, S>,
     trouble: &mut Trouble,
 ) -> Option<R> {
-    match codec::decode(key, raw) {
-        Ok(value) => Some(shape.rebuild(value)),
+    match shape.decode(key, raw) {
+        Ok(value) => Some(shape.shape.rebuild(value)),
         Err(error) => {
             trouble.record(site, key, "decode", &error);
             None
@@ -255,19 +254,19 @@ enum Encoded {
 fn encoded<R, S: Shape<R>>(
     site: &Site,
     key: &str,
-    shape: &S,
+    shape: &Checked<R, S>,
     result: &R,
     trouble: &mut Trouble,
 ) -> Encoded {
-    match shape.cached_part(result) {
-        Some(value) => match codec::encode(key, value) {
+    match shape.shape.cached_part(result) {
+        Some(value) => match shape.encode(value, key) {
             Ok(raw) => Encoded::Value(raw),
             Err(error) => {
                 trouble.record(site, key, "encode", &error);
                 Encoded::Failed
             }
         },
-        None => Encoded::NotCached(shape.share(result)),
+        None => Encoded::NotCached(shape.shape.share(result)),
     }
 }
 
@@ -295,7 +294,7 @@ mod tests {
     use tokio::sync::{Notify, oneshot};
 
     use super::*;
-    use crate::attribute::shape::Plain;
+    use crate::attribute::shape::{Plain, checked};
     use crate::memory::MemoryCache;
 
     async fn with_timeout<F: Future>(future: F) -> F::Output {
@@ -315,11 +314,19 @@ mod tests {
         let leader = tokio::spawn({
             let (cache, started) = (Arc::clone(&cache), Arc::clone(&started));
             async move {
-                cached(&SITE, &*cache, true, "k".into(), None, Plain, async {
-                    started.notify_one();
-                    let _ = blocked.await;
-                    1_u32
-                })
+                cached(
+                    &SITE,
+                    &*cache,
+                    true,
+                    "k".into(),
+                    None,
+                    checked(Plain),
+                    async {
+                        started.notify_one();
+                        let _ = blocked.await;
+                        1_u32
+                    },
+                )
                 .await
             }
         });
@@ -327,9 +334,15 @@ mod tests {
         let waiter = tokio::spawn({
             let cache = Arc::clone(&cache);
             async move {
-                cached(&SITE, &*cache, true, "k".into(), None, Plain, async {
-                    2_u32
-                })
+                cached(
+                    &SITE,
+                    &*cache,
+                    true,
+                    "k".into(),
+                    None,
+                    checked(Plain),
+                    async { 2_u32 },
+                )
                 .await
             }
         });
@@ -356,13 +369,21 @@ mod tests {
                 let (cache, runs, release) =
                     (Arc::clone(&cache), Arc::clone(&runs), Arc::clone(&release));
                 tokio::spawn(async move {
-                    cached(&SITE, &*cache, true, "k".into(), None, Plain, async move {
-                        if runs.fetch_add(1, Ordering::SeqCst) == 0 {
-                            release.notified().await;
-                            panic!("the first body panics");
-                        }
-                        7_u32
-                    })
+                    cached(
+                        &SITE,
+                        &*cache,
+                        true,
+                        "k".into(),
+                        None,
+                        checked(Plain),
+                        async move {
+                            if runs.fetch_add(1, Ordering::SeqCst) == 0 {
+                                release.notified().await;
+                                panic!("the first body panics");
+                            }
+                            7_u32
+                        },
+                    )
                     .await
                 })
             })

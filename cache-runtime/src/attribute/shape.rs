@@ -11,14 +11,19 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::codec;
+use crate::error::CacheError;
+
 /// A result handed from a leader to its waiters without going through the cache.
 pub type Shared = Arc<dyn Any + Send + Sync>;
 
 /// How a function's result `R` relates to what is cached.
 #[doc(hidden)]
 pub trait Shape<R> {
-    /// What is stored: `T` of `Result<T, E>`, `Option<T>`, or plain `T`.
-    type Value: Serialize + DeserializeOwned;
+    /// What is stored: `T` of `Result<T, E>`, `Option<T>`, or plain `T`. Its serde bound
+    /// is on the calls in `run.rs`, so that a missing derive is reported once, as
+    /// [`Cacheable`], at the return type.
+    type Value;
     /// The part of `result` to store, or `None` when it is not cached.
     fn cached_part<'r>(&self, result: &'r R) -> Option<&'r Self::Value>;
     /// The result rebuilt from a stored value.
@@ -33,7 +38,7 @@ pub trait Shape<R> {
 #[doc(hidden)]
 pub struct Plain;
 
-impl<T: Serialize + DeserializeOwned> Shape<T> for Plain {
+impl<T> Shape<T> for Plain {
     type Value = T;
     fn cached_part<'r>(&self, result: &'r T) -> Option<&'r T> {
         Some(result)
@@ -56,7 +61,7 @@ pub struct SomeOnly;
 /// What a `None` result is shared as.
 struct NoneResult;
 
-impl<T: Serialize + DeserializeOwned> Shape<Option<T>> for SomeOnly {
+impl<T> Shape<Option<T>> for SomeOnly {
     type Value = T;
     fn cached_part<'r>(&self, result: &'r Option<T>) -> Option<&'r T> {
         result.as_ref()
@@ -76,7 +81,7 @@ impl<T: Serialize + DeserializeOwned> Shape<Option<T>> for SomeOnly {
 #[doc(hidden)]
 pub struct SomeAndNone;
 
-impl<T: Serialize + DeserializeOwned> Shape<Option<T>> for SomeAndNone {
+impl<T> Shape<Option<T>> for SomeAndNone {
     type Value = Option<T>;
     fn cached_part<'r>(&self, result: &'r Option<T>) -> Option<&'r Option<T>> {
         Some(result)
@@ -105,7 +110,7 @@ struct ShareErr<E> {
     unpack: fn(&(dyn Any + Send + Sync)) -> Option<E>,
 }
 
-impl<T: Serialize + DeserializeOwned, E> Shape<Result<T, E>> for OkOnly<E> {
+impl<T, E> Shape<Result<T, E>> for OkOnly<E> {
     type Value = T;
     fn cached_part<'r>(&self, result: &'r Result<T, E>) -> Option<&'r T> {
         result.as_ref().ok()
@@ -167,6 +172,65 @@ impl<T, E> KeepErr<E> for &ResultProbe<Result<T, E>> {
     }
 }
 
-/// Fails to compile, at the type the macro spans it with, unless `T` can be cached.
+/// A [`Shape`] whose cached part was checked to be [`Cacheable`], with that part's JSON
+/// codec as function pointers: the cached call then needs no serde bound of its own, so a
+/// type without serde derives is reported once, at [`checked`], not again by the call.
 #[doc(hidden)]
-pub const fn assert_cacheable<T: Serialize + DeserializeOwned>() {}
+pub struct Checked<R, S: Shape<R>> {
+    pub(super) shape: S,
+    encode: fn(&S::Value, &str) -> Result<String, CacheError>,
+    decode: fn(&str, &str) -> Result<S::Value, CacheError>,
+    result: PhantomData<fn() -> R>,
+}
+
+impl<R, S: Shape<R>> Checked<R, S> {
+    /// The cached part of a result as the JSON stored at `key`.
+    pub(super) fn encode(&self, value: &S::Value, key: &str) -> Result<String, CacheError> {
+        (self.encode)(value, key)
+    }
+
+    /// The JSON stored at `key` as the cached part of a result.
+    pub(super) fn decode(&self, key: &str, raw: &str) -> Result<S::Value, CacheError> {
+        (self.decode)(key, raw)
+    }
+}
+
+/// `shape`, once its cached part is known to be [`Cacheable`]; the macro spans this call at
+/// the cached type, so that is where a missing derive is reported.
+#[doc(hidden)]
+pub fn checked<R, S>(shape: S) -> Checked<R, S>
+where
+    S: Shape<R, Value: Cacheable>,
+{
+    Checked {
+        shape,
+        encode: Cacheable::encode,
+        decode: <S::Value as Cacheable>::decode,
+        result: PhantomData,
+    }
+}
+
+/// A type that can be cached: `Serialize + DeserializeOwned`. The bound that the
+/// attributes check, named so that the compile error says what is missing in one line; it
+/// has no supertraits, so that the error is reported as this trait's alone.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be cached: it must implement serde's `Serialize` and `Deserialize`",
+    label = "the cached value's type; derive `serde::Serialize` and `serde::Deserialize` for it",
+    note = "the attribute stores the function's result as JSON, and reads it back on a hit"
+)]
+#[doc(hidden)]
+pub trait Cacheable: Sized {
+    /// The value as stored at `key`.
+    fn encode(&self, key: &str) -> Result<String, CacheError>;
+    /// The value stored at `key`.
+    fn decode(key: &str, raw: &str) -> Result<Self, CacheError>;
+}
+
+impl<T: Serialize + DeserializeOwned> Cacheable for T {
+    fn encode(&self, key: &str) -> Result<String, CacheError> {
+        codec::encode(key, self)
+    }
+    fn decode(key: &str, raw: &str) -> Result<Self, CacheError> {
+        codec::decode(key, raw)
+    }
+}
