@@ -1,0 +1,12 @@
+// `condition` must be a `bool` expression.
+
+use cache_aside::cached;
+
+#[cached(key = "user:{id}", condition = id)]
+async fn user(id: u64) -> Option<u64> {
+    Some(id)
+}
+
+fn main() {
+    let _ = user(1);
+}

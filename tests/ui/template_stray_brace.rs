@@ -1,0 +1,12 @@
+// A `}` without its `{`.
+
+use cache_aside::cached;
+
+#[cached(key = "user:id}")]
+async fn user(id: u64) -> Option<u64> {
+    Some(id)
+}
+
+fn main() {
+    let _ = user(1);
+}

@@ -1,0 +1,27 @@
+// A `ttl` expression that is not a `Duration`: the error is at the expression.
+
+use cache_aside::cached;
+
+#[cached(key = "a:{id}", ttl = 5u32 + 1)]
+async fn integer_expression(id: u64) -> Option<u64> {
+    Some(id)
+}
+
+const TTL: &str = "5m";
+
+#[cached(key = "b:{id}", ttl = TTL)]
+async fn string_constant(id: u64) -> Option<u64> {
+    Some(id)
+}
+
+#[cached(key = "c:{id}", ttl = ttl)]
+async fn string_parameter(id: u64, ttl: &str) -> Option<u64> {
+    let _ = ttl;
+    Some(id)
+}
+
+fn main() {
+    let _ = integer_expression(1);
+    let _ = string_constant(1);
+    let _ = string_parameter(1, "5m");
+}
