@@ -47,7 +47,12 @@ struct RawArg {
 impl Parse for RawArg {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         // `parse_any` also takes keywords, for `crate = "..."`.
-        let name = Ident::parse_any(input)?;
+        let name = Ident::parse_any(input).map_err(|error| {
+            syn::Error::new(
+                error.span(),
+                "expected `name = value` arguments, such as key = \"user:{id}\", ttl = 60",
+            )
+        })?;
         if !input.peek(Token![=]) {
             return Err(syn::Error::new(
                 name.span(),
@@ -95,6 +100,9 @@ pub(crate) struct Args {
     pub(crate) krate: Option<Path>,
     /// The `key`s and `pattern`s of `#[invalidate]`.
     pub(crate) targets: Vec<Target>,
+    /// Whether a `key` or `pattern` was written, valid or not, or the arguments did not
+    /// parse: then "no key given" would be a false follow-on error.
+    pub(crate) key_attempted: bool,
 }
 
 impl Args {
@@ -105,6 +113,7 @@ impl Args {
             Ok(raw) => raw.0,
             Err(error) => {
                 errors.push(error);
+                args.key_attempted = true;
                 return args;
             }
         };
@@ -121,6 +130,9 @@ impl Args {
                 continue;
             }
             seen.push(name.clone());
+            if text == "key" || text == "pattern" {
+                args.key_attempted = true;
+            }
             match text.as_str() {
                 "key" if kind == Kind::Invalidate => {
                     if let Some(key) = string(&value, "key", errors) {
@@ -223,8 +235,15 @@ fn parse_ttl(value: Expr, errors: &mut Errors) -> Option<Ttl> {
             ..
         }) => seconds
             .base10_parse::<u64>()
-            .map_err(|_| "`ttl` in seconds must fit in a u64")
-            .map(Duration::from_secs),
+            .map_err(|_| ttl::TOO_LONG)
+            .map(Duration::from_secs)
+            .and_then(|ttl| {
+                if ttl > ttl::MAX {
+                    Err(ttl::TOO_LONG)
+                } else {
+                    Ok(ttl)
+                }
+            }),
         Expr::Lit(ExprLit {
             lit: Lit::Str(text),
             ..

@@ -16,8 +16,7 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
     let function = match syn::parse2::<ItemFn>(item.clone()) {
         Ok(function) => function,
         Err(error) => {
-            let message = format!("#[{}] goes on a function with a body: {error}", kind.name());
-            let error = syn::Error::new(error.span(), message).to_compile_error();
+            let error = not_a_function(kind, &item, error).to_compile_error();
             return quote!(#error #item);
         }
     };
@@ -35,6 +34,30 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
         let errors = errors.into_compile_errors();
         quote!(#errors #function)
     }
+}
+
+/// The error for an item that is not a function with a body.
+fn not_a_function(kind: Kind, item: &TokenStream, error: syn::Error) -> syn::Error {
+    let name = kind.name();
+    if let Ok(declaration) = syn::parse2::<syn::TraitItemFn>(item.clone()) {
+        return syn::Error::new_spanned(
+            &declaration.sig,
+            format_args!(
+                "#[{name}] needs the function's body: put it on the method in the `impl` \
+                 block, not on the trait's declaration"
+            ),
+        );
+    }
+    if syn::parse2::<syn::Item>(item.clone()).is_ok() {
+        return syn::Error::new_spanned(item, format_args!("#[{name}] goes on an `async fn`"));
+    }
+    error
+}
+
+/// The return kind, as a statement binding it and the expression that checks it.
+struct Shape {
+    binding: TokenStream,
+    checked: TokenStream,
 }
 
 /// What every expansion shares: the paths, the site, and the body as a future.
@@ -78,15 +101,17 @@ impl<'a> Frame<'a> {
 
     /// The original body as a future of the return type. It is a block of its own, so that
     /// a `return` in it ends the body, not the wrapper; it is not `move`, so it borrows the
-    /// parameters like the original body did.
+    /// parameters like the original body did. `returning::<R, _>` tells inference the
+    /// block's output type, which `?` in the body needs (a `let` annotation would do the
+    /// same but warn of unreachable code after a body that never falls through).
     fn body(&self) -> TokenStream {
         let block = &self.function.block;
         if item::mentions_impl_trait(&self.return_type) {
             return quote!(async #block);
         }
+        let private = &self.private;
         let return_type = &self.return_type;
-        let output = local("output");
-        quote!(async { let #output: #return_type = #block; #output })
+        quote!(#private::returning::<#return_type, _>(async #block))
     }
 
     /// The function again, with `body` for a body.
@@ -98,12 +123,14 @@ impl<'a> Frame<'a> {
         let (outer, inner): (Vec<_>, Vec<_>) = attrs
             .iter()
             .partition(|attr| matches!(attr.style, syn::AttrStyle::Outer));
+        // The new body's braces keep the original's span, so that lints which look at the
+        // body (such as clippy's `missing_errors_doc`) still see user code.
+        let mut braces =
+            proc_macro2::Group::new(proc_macro2::Delimiter::Brace, quote!(#(#inner)* #body));
+        braces.set_span(self.function.block.brace_token.span.join());
         quote! {
             #(#outer)*
-            #vis #sig {
-                #(#inner)*
-                #body
-            }
+            #vis #sig #braces
         }
     }
 
@@ -115,11 +142,9 @@ impl<'a> Frame<'a> {
         }
     }
 
-    /// The `Shape` value for the return type, and the span of the type that is cached.
-    ///
-    /// The call that takes the shape is spanned there too: its `Cacheable` bound is what
-    /// fails for a type without serde derives, and the error then points at that type.
-    fn shape(&self, args: &Args, errors: &mut Errors) -> (TokenStream, Span) {
+    /// The `Shape` value for the return type, checked to be `Cacheable`. The check is
+    /// spanned at the cached type, so that a missing serde derive is reported there.
+    fn shape(&self, args: &Args, errors: &mut Errors) -> Shape {
         let private = &self.private;
         let return_type = &self.return_type;
         let cache_none = args.cache_none.as_ref().filter(|flag| flag.value);
@@ -138,12 +163,12 @@ impl<'a> Frame<'a> {
         }
         let (shape, span) = match &self.returns {
             Returns::Result { value } => (
-                quote! {{
+                quote! {
                     // One of the two resolves `ok_only`; the other is unused.
                     #[allow(unused_imports)]
                     use #private::{KeepErr as _, ShareClonedErr as _};
                     (&#private::ResultProbe::<#return_type>::new()).ok_only()
-                }},
+                },
                 value.span(),
             ),
             Returns::Option { .. } if cache_none.is_some() => {
@@ -152,8 +177,15 @@ impl<'a> Frame<'a> {
             Returns::Option { value } => (quote!(#private::SomeOnly), value.span()),
             Returns::Plain => (quote!(#private::Plain), return_type.span()),
         };
-        let shape = quote!(#private::checked::<#return_type, _>(#shape));
-        (respan(shape, span), span)
+        // The shape goes to `checked` through a local whose name is located at the cached
+        // type: the bound error lands there, while the paths (which name the crate) and
+        // the expression itself keep the attribute's span, where lints leave them alone.
+        let binding = local("shape");
+        let argument = syn::Ident::new("cache_aside_shape", Span::mixed_site().located_at(span));
+        Shape {
+            binding: quote!(let #binding = { #shape };),
+            checked: quote!(#private::checked::<#return_type, _>(#argument)),
+        }
     }
 
     fn template(
@@ -174,6 +206,9 @@ impl<'a> Frame<'a> {
                 .unwrap_or_default();
         }
         if kind == Kind::CachePut {
+            if args.key_attempted {
+                return TokenStream::new();
+            }
             errors.at(
                 &self.function.sig.ident,
                 "#[cache_put] needs the key it writes: add key = \"...\", the same template \
@@ -188,13 +223,17 @@ impl<'a> Frame<'a> {
             format.push_str(":{}");
         }
         let format = LitStr::new(&format, Span::call_site());
+        // Spanned at each parameter, so that one that is not `Display` is reported there.
+        let parts = idents
+            .iter()
+            .map(|ident| quote_spanned!(ident.span()=> #private::key_part(&#ident)));
         quote! {
-            ::std::format!(#format, ::core::module_path!() #(, #private::KeyPart(&#idents))*)
+            ::std::format!(#format, ::core::module_path!() #(, #parts)*)
         }
     }
 }
 
-fn ttl(args: &Args) -> TokenStream {
+fn ttl(args: &Args, private: &TokenStream) -> TokenStream {
     match &args.ttl {
         None => quote!(::core::option::Option::None),
         Some(Ttl::Fixed(duration)) => {
@@ -202,38 +241,16 @@ fn ttl(args: &Args) -> TokenStream {
             quote!(::core::option::Option::Some(::core::time::Duration::from_secs(#seconds)))
         }
         Some(Ttl::Expr(expr)) => {
-            // The `let` makes a wrong type an error at the expression, naming `Duration`.
-            let ttl = local("ttl");
-            quote_spanned! {expr.span()=>
-                ::core::option::Option::Some({ let #ttl: ::core::time::Duration = #expr; #ttl })
-            }
+            // An argument of type `Duration`: a wrong type is an error at the expression.
+            quote!(#private::ttl(#expr))
         }
     }
 }
 
-/// `(tokens)`, with the parentheses spanned at `span`: a call's span ends at them.
-fn arguments(tokens: TokenStream, span: Span) -> proc_macro2::Group {
-    let mut group = proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, tokens);
-    group.set_span(span);
-    group
-}
-
-/// `tokens` with every span set to `span`, so that errors about them point there.
-fn respan(tokens: TokenStream, span: Span) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|mut token| {
-            if let proc_macro2::TokenTree::Group(group) = &token {
-                let mut respanned =
-                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
-                respanned.set_span(span);
-                token = respanned.into();
-            } else {
-                token.set_span(span);
-            }
-            token
-        })
-        .collect()
+/// The arguments and the `.await` of a call on the cache.
+fn call_tail(arguments: TokenStream) -> (proc_macro2::Group, TokenStream) {
+    let arguments = proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, arguments);
+    (arguments, quote!(.await))
 }
 
 /// A local of the generated code, invisible to the user's code (mixed-site hygiene).
@@ -246,25 +263,27 @@ fn cached(function: &ItemFn, args: &Args, errors: &mut Errors) -> TokenStream {
     let private = &frame.private;
     let site = frame.site();
     let key = frame.key(args, Kind::Cached, errors);
-    let (shape, value_span) = frame.shape(args, errors);
+    let Shape {
+        binding: shape_binding,
+        checked: shape,
+    } = frame.shape(args, errors);
     let call = quote!(#private::cached);
     let cache = frame.cache(args);
-    let ttl = ttl(args);
+    let ttl = ttl(args, private);
     let body = frame.body();
     let enabled = args.condition.as_ref().map_or_else(
         || quote!(true),
         |condition| quote_spanned!(condition.span()=> #condition),
     );
     let (enabled_var, key_var) = (local("enabled"), local("key"));
-    let arguments = arguments(
-        quote!(&CACHE_ASIDE_SITE, #cache, #enabled_var, #key_var, #ttl, #shape, #body),
-        value_span,
-    );
+    let (arguments, await_) =
+        call_tail(quote!(&CACHE_ASIDE_SITE, #cache, #enabled_var, #key_var, #ttl, #shape, #body));
     frame.emit(quote! {
         #site
+        #shape_binding
         let #enabled_var: bool = #enabled;
         let #key_var = if #enabled_var { #key } else { ::std::string::String::new() };
-        #call #arguments.await
+        #call #arguments #await_
     })
 }
 
@@ -273,28 +292,30 @@ fn cache_put(function: &ItemFn, args: &Args, errors: &mut Errors) -> TokenStream
     let private = &frame.private;
     let site = frame.site();
     let key = frame.key(args, Kind::CachePut, errors);
-    let (shape, value_span) = frame.shape(args, errors);
+    let Shape {
+        binding: shape_binding,
+        checked: shape,
+    } = frame.shape(args, errors);
     let call = quote!(#private::put);
     let cache = frame.cache(args);
-    let ttl = ttl(args);
+    let ttl = ttl(args, private);
     let body = frame.body();
     let (key_var, output) = (local("key"), local("result"));
-    let arguments = arguments(
-        quote!(&CACHE_ASIDE_SITE, #cache, &#key_var, #ttl, #shape, #output),
-        value_span,
-    );
+    let (arguments, await_) =
+        call_tail(quote!(&CACHE_ASIDE_SITE, #cache, &#key_var, #ttl, #shape, #output));
     frame.emit(quote! {
         #site
+        #shape_binding
         let #key_var = #key;
         let #output = #body.await;
-        #call #arguments.await
+        #call #arguments #await_
     })
 }
 
 fn invalidate(function: &ItemFn, args: &Args, errors: &mut Errors) -> TokenStream {
     let frame = Frame::new(function, args);
     let private = &frame.private;
-    if args.targets.is_empty() {
+    if !args.key_attempted {
         errors.at(
             &function.sig.ident,
             "#[invalidate] needs something to delete: add key = \"...\" or pattern = \"...\"",
@@ -317,12 +338,14 @@ fn invalidate(function: &ItemFn, args: &Args, errors: &mut Errors) -> TokenStrea
     let body = frame.body();
     let (targets_var, output) = (local("targets"), local("result"));
     let succeeded = item::success_check(&frame.returns, &output.to_token_stream());
+    let call = quote!(#private::invalidate);
+    let (arguments, await_) = call_tail(quote!(&CACHE_ASIDE_SITE, #cache, &#targets_var));
     frame.emit(quote! {
         #site
         let #targets_var = [#(#targets),*];
         let #output = #body.await;
         if #succeeded {
-            #private::invalidate(&CACHE_ASIDE_SITE, #cache, &#targets_var).await;
+            #call #arguments #await_;
         }
         #output
     })

@@ -3,6 +3,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
+use syn::ext::IdentExt;
 use syn::visit::Visit;
 use syn::{FnArg, GenericArgument, ItemFn, Pat, PathArguments, ReturnType, Type};
 
@@ -28,9 +29,9 @@ impl Params {
                 FnArg::Receiver(receiver) => params.receiver = Some(receiver.self_token.span),
                 FnArg::Typed(typed) => {
                     if let Pat::Ident(binding) = &*typed.pat {
-                        params
-                            .named
-                            .push((binding.ident.to_string(), binding.ident.clone()));
+                        // `r#type` is `{type}` in a template.
+                        let name = binding.ident.unraw().to_string();
+                        params.named.push((name, binding.ident.clone()));
                     }
                 }
             }
@@ -49,6 +50,10 @@ impl Params {
             .iter()
             .find(|(named, _)| named == name)
             .map(|(_, ident)| ident.to_token_stream())
+    }
+
+    pub(crate) fn has_receiver(&self) -> bool {
+        self.receiver.is_some()
     }
 
     pub(crate) fn names(&self) -> Vec<String> {
@@ -155,6 +160,11 @@ pub(crate) fn default_key_params(function: &ItemFn, errors: &mut Errors) -> Vec<
                  the result",
             ),
             (Pat::Ident(binding), _) => idents.push(binding.ident.clone()),
+            (Pat::Wild(wild), _) => errors.at(
+                wild,
+                "an ignored parameter `_` cannot be part of the default key: give it a name, \
+                 or give #[cached(key = \"...\")]",
+            ),
             (pattern, _) => errors.at(
                 pattern,
                 "a destructured parameter cannot be part of the default key: bind it to a \

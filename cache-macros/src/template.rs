@@ -47,12 +47,12 @@ impl Template {
         };
         let mut valid = true;
         for piece in &pieces {
-            let Piece::Value { root, .. } = piece else {
+            let Piece::Value { root, fields } = piece else {
                 continue;
             };
             if params.lookup(root).is_none() {
                 valid = false;
-                errors.at(literal, unknown_placeholder(root, params));
+                errors.at(literal, unknown_placeholder(root, fields, params));
             }
         }
         valid.then(|| Template {
@@ -83,7 +83,9 @@ impl Template {
                     let value = quote_spanned!(span=> &(#root #(. #fields)*));
                     arguments.push(match values {
                         Values::Plain => value,
-                        Values::GlobEscaped => quote_spanned!(span=> #private::GlobEscaped(#value)),
+                        Values::GlobEscaped => {
+                            quote_spanned!(span=> #private::glob_escaped(#value))
+                        }
                     });
                 }
             }
@@ -96,22 +98,32 @@ impl Template {
 fn field_tokens(field: &str, span: Span) -> TokenStream {
     match field.parse::<u32>() {
         Ok(index) => Index { index, span }.into_token_stream(),
+        // A keyword (a field `r#type`) is written raw; `Ident::new` would panic on it.
+        Err(_) if syn::parse_str::<Ident>(field).is_err() => {
+            Ident::new_raw(field, span).into_token_stream()
+        }
         Err(_) => Ident::new(field, span).into_token_stream(),
     }
 }
 
-fn unknown_placeholder(root: &str, params: &Params) -> String {
+fn unknown_placeholder(root: &str, fields: &[String], params: &Params) -> String {
+    let written = std::iter::once(root)
+        .chain(fields.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join(".");
+    if root == "self" && !params.has_receiver() {
+        return format!("`{{{written}}}` needs `self`, but this function is not a method");
+    }
     let names = params.names();
     if names.is_empty() {
-        format!("`{{{root}}}` names no parameter: this function has none")
-    } else {
-        let names = names
-            .iter()
-            .map(|name| format!("`{name}`"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        format!("`{{{root}}}` names no parameter of this function; its parameters are {names}")
+        return format!("`{{{written}}}` names no parameter: this function has none");
     }
+    let names = names
+        .iter()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("`{{{written}}}` names no parameter of this function; its parameters are {names}")
 }
 
 /// Splits a template into text and placeholders.
@@ -138,7 +150,10 @@ fn split(template: &str) -> Result<Vec<Piece>, String> {
                     "unclosed `{` in the template; close it, or write `{{` for a literal brace",
                 )?;
                 let placeholder = &rest[..end];
-                let mut path = placeholder.split('.').map(str::to_owned);
+                // `{r#type}` and `{type}` both name a parameter `r#type`.
+                let mut path = placeholder
+                    .split('.')
+                    .map(|part| part.strip_prefix("r#").unwrap_or(part).to_owned());
                 let root = path.next().unwrap_or_default();
                 let fields: Vec<String> = path.collect();
                 let well_formed = is_identifier(&root)
@@ -199,6 +214,7 @@ mod tests {
         );
         assert_eq!(shape("{{a}}{pair.0}"), ["text:{a}", "value:pair.0"]);
         assert_eq!(shape("plain"), ["text:plain"]);
+        assert_eq!(shape("{r#type}"), ["value:type."]);
     }
 
     #[test]

@@ -20,8 +20,15 @@ pub(crate) fn parse(text: &str) -> Result<Duration, &'static str> {
     number
         .checked_mul(seconds_per_unit)
         .map(Duration::from_secs)
-        .ok_or("`ttl` is too long")
+        .filter(|ttl| *ttl <= MAX)
+        .ok_or(TOO_LONG)
 }
+
+/// The longest TTL the cache accepts (the runtime refuses longer ones on every write).
+pub(crate) const MAX: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
+pub(crate) const TOO_LONG: &str = "`ttl` is longer than 100 years, the longest the cache accepts; leave `ttl` out for \
+     entries that never expire";
 
 #[cfg(test)]
 mod tests {
@@ -42,5 +49,7 @@ mod tests {
             assert!(parse(text).is_err(), "{text:?}");
         }
         assert!(parse("99999999999999999999d").is_err());
+        assert_eq!(parse("36500d"), Ok(MAX));
+        assert_eq!(parse("36501d"), Err(TOO_LONG));
     }
 }

@@ -51,7 +51,8 @@ pub mod prelude {
 pub mod __private {
     pub use crate::attribute::{
         Cacheable, Checked, GlobEscaped, KeepErr, KeyPart, OkOnly, Plain, ResultProbe, Shape,
-        ShareClonedErr, Site, SomeAndNone, SomeOnly, Target, cached, checked, invalidate, put,
+        ShareClonedErr, Site, SomeAndNone, SomeOnly, Target, cached, checked, glob_escaped,
+        invalidate, key_part, put, returning, ttl,
     };
     pub use crate::global::global;
 }

@@ -23,6 +23,12 @@ use crate::error::CacheError;
 ///
 /// Keys and values are UTF-8 strings. A TTL is rounded up to whole milliseconds; a `ttl` of
 /// `None` means "no expiry".
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a cache: it does not implement `cache_aside::Cache`",
+    label = "expected a cache here",
+    note = "`cache = ...` takes a `MemoryCache`, a `RedisCache`, a `SharedCache`, a reference \
+            or an `Arc` to one, or your own adapter implementing `Cache`"
+)]
 pub trait Cache: Send + Sync {
     /// The value stored at `key`, or `None` when there is none (or it expired).
     fn get(&self, key: &str) -> impl Future<Output = Result<Option<String>, CacheError>> + Send;

@@ -9,8 +9,8 @@ mod run;
 mod shape;
 mod site;
 
-pub use render::{GlobEscaped, KeyPart};
-pub use run::{Target, cached, invalidate, put};
+pub use render::{GlobEscaped, KeyPart, glob_escaped, key_part};
+pub use run::{Target, cached, invalidate, put, returning, ttl};
 pub use shape::{
     Cacheable, Checked, KeepErr, OkOnly, Plain, ResultProbe, Shape, ShareClonedErr, SomeAndNone,
     SomeOnly, checked,

@@ -5,9 +5,9 @@ use std::fmt::{self, Display, Write};
 /// Formats a value glob-escaped, for a value interpolated into an `#[invalidate]` pattern:
 /// `*`, `?`, `[`, `]` and `\` in it match only themselves.
 #[doc(hidden)]
-pub struct GlobEscaped<'a, T: ?Sized>(pub &'a T);
+pub struct GlobEscaped<'a>(&'a dyn Display);
 
-impl<T: Display + ?Sized> Display for GlobEscaped<'_, T> {
+impl Display for GlobEscaped<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             Escaping {
@@ -23,9 +23,9 @@ impl<T: Display + ?Sized> Display for GlobEscaped<'_, T> {
 /// Formats a parameter of a default key (`module::function:arg1:arg2`) with `:` and `\`
 /// escaped, so that two argument lists never render to the same key.
 #[doc(hidden)]
-pub struct KeyPart<'a, T: ?Sized>(pub &'a T);
+pub struct KeyPart<'a>(&'a dyn Display);
 
-impl<T: Display + ?Sized> Display for KeyPart<'_, T> {
+impl Display for KeyPart<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             Escaping {
@@ -36,6 +36,21 @@ impl<T: Display + ?Sized> Display for KeyPart<'_, T> {
             self.0
         )
     }
+}
+
+// Functions, not constructors, and over `dyn Display`: a value that is not `Display` is then
+// reported once, at the argument, and not again where the adapter is formatted.
+
+/// `value`, glob-escaped.
+#[doc(hidden)]
+pub fn glob_escaped<T: Display>(value: &T) -> GlobEscaped<'_> {
+    GlobEscaped(value)
+}
+
+/// `value`, as a part of a default key.
+#[doc(hidden)]
+pub fn key_part<T: Display>(value: &T) -> KeyPart<'_> {
+    KeyPart(value)
 }
 
 /// Writes through to `out`, putting a backslash before each byte in `special`.
@@ -64,7 +79,7 @@ mod tests {
 
     #[test]
     fn glob_escaping_leaves_only_literals() {
-        let rendered = GlobEscaped("a*b?c[d]e\\f").to_string();
+        let rendered = glob_escaped(&"a*b?c[d]e\\f").to_string();
         assert_eq!(rendered, r"a\*b\?c\[d\]e\\f");
         assert!(crate::glob::matches(rendered.as_bytes(), b"a*b?c[d]e\\f"));
         assert!(!crate::glob::matches(rendered.as_bytes(), b"aXb?c[d]e\\f"));
@@ -72,10 +87,10 @@ mod tests {
 
     #[test]
     fn key_parts_cannot_run_into_each_other() {
-        let one = format!("{}:{}", KeyPart("1:2"), KeyPart("3"));
-        let two = format!("{}:{}", KeyPart("1"), KeyPart("2:3"));
+        let one = format!("{}:{}", key_part(&"1:2"), key_part(&"3"));
+        let two = format!("{}:{}", key_part(&"1"), key_part(&"2:3"));
         assert_ne!(one, two);
         assert_eq!(one, r"1\:2:3");
-        assert_eq!(format!("{}", KeyPart("é\\")), "é\\\\");
+        assert_eq!(format!("{}", key_part(&"é\\")), "é\\\\");
     }
 }

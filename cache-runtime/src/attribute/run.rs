@@ -95,6 +95,19 @@ where
     result
 }
 
+/// `ttl = <expression>`: the expression must be a `Duration`.
+#[doc(hidden)]
+pub fn ttl(ttl: Duration) -> Option<Duration> {
+    Some(ttl)
+}
+
+/// Tells inference that `body` is a future of `R`, for `?` in it. See the macro's
+/// `Frame::body`.
+#[doc(hidden)]
+pub fn returning<R, F: Future<Output = R>>(body: F) -> F {
+    body
+}
+
 /// `#[cache_put]`: stores the cached part of `result` at `key` and returns `result`.
 pub async fn put<C, R, S>(
     site: &'static Site,
