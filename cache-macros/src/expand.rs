@@ -162,6 +162,9 @@ impl<'a> Frame<'a> {
             );
         }
         let (shape, span) = match &self.returns {
+            Returns::Result { value } if item::borrows(return_type) => {
+                (quote!(#private::OkOnly::unshared()), value.span())
+            }
             Returns::Result { value } => (
                 quote! {
                     // One of the two resolves `ok_only`; the other is unused.
@@ -346,6 +349,8 @@ fn invalidate(function: &ItemFn, args: &Args, errors: &mut Errors) -> TokenStrea
         let #output = #body.await;
         if #succeeded {
             #call #arguments #await_;
+        } else {
+            #private::invalidate_skipped(&CACHE_ASIDE_SITE);
         }
         #output
     })

@@ -120,6 +120,24 @@ pub(crate) fn mentions_impl_trait(ty: &Type) -> bool {
     finder.0
 }
 
+/// Whether `ty` borrows: mentions a lifetime or a reference. An `Err` of such a type is
+/// not shared between concurrent callers, as sharing needs `'static`, which the choice
+/// between sharing and not (made by trait resolution) cannot see.
+pub(crate) fn borrows(ty: &Type) -> bool {
+    struct Finder(bool);
+    impl Visit<'_> for Finder {
+        fn visit_lifetime(&mut self, _: &syn::Lifetime) {
+            self.0 = true;
+        }
+        fn visit_type_reference(&mut self, _: &syn::TypeReference) {
+            self.0 = true;
+        }
+    }
+    let mut finder = Finder(false);
+    finder.visit_type(ty);
+    finder.0
+}
+
 /// The checks every attribute makes on the function itself.
 pub(crate) fn check(kind: Kind, function: &ItemFn, errors: &mut Errors) {
     let sig = &function.sig;

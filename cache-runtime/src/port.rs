@@ -112,6 +112,18 @@ pub trait Cache: Send + Sync {
         ttl: Option<Duration>,
     ) -> impl Future<Output = Result<(), CacheError>> + Send;
 
+    /// Which store this handle reaches, for in-process single flight: concurrent
+    /// `#[cached]` misses share a load only when their caches have the same identity.
+    ///
+    /// The default, the address of `self`, suits adapters; handles that forward to another
+    /// cache (`&C`, `Arc<C>`, [`SharedCache`](crate::SharedCache)) return that cache's
+    /// identity instead. Two handles onto one store may differ (their calls then simply
+    /// do not share loads); two different stores never compare equal while both are alive.
+    #[doc(hidden)]
+    fn identity(&self) -> usize {
+        (self as *const Self).cast::<()>() as usize
+    }
+
     /// The value at `key` decoded from JSON.
     ///
     /// A value that is not valid JSON for `T` is an [`ErrorCode::Json`](crate::ErrorCode::Json)

@@ -57,6 +57,7 @@ impl std::fmt::Debug for SharedCache {
 /// The object-safe twin of [`Cache`], implemented for every cache, so that [`SharedCache`]
 /// can hold one behind a pointer.
 trait DynCache: Send + Sync {
+    fn identity(&self) -> usize;
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Option<String>>;
     fn set<'a>(&'a self, key: &'a str, value: &'a str, ttl: Option<Duration>) -> BoxFuture<'a, ()>;
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, bool>;
@@ -80,6 +81,9 @@ trait DynCache: Send + Sync {
 }
 
 impl<C: Cache> DynCache for C {
+    fn identity(&self) -> usize {
+        Cache::identity(self)
+    }
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Option<String>> {
         Box::pin(Cache::get(self, key))
     }
@@ -133,6 +137,10 @@ impl<C: Cache> DynCache for C {
 /// they let the returned future borrow `self` and the arguments for different lifetimes.
 macro_rules! forward_cache {
     ($Trait:ident, |$this:ident| $target:expr) => {
+        fn identity(&self) -> usize {
+            let $this = self;
+            $Trait::identity($target)
+        }
         fn get(
             &self,
             key: &str,

@@ -1,11 +1,12 @@
 //! The two adapters under one face, for the conformance cases.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cache_aside::prelude::*;
 use cache_aside::{MemoryCache, RedisCache};
 
 use crate::support::RedisServer;
+pub use crate::support::wait::eventually;
 
 /// Views of one store under other prefixes, as the adapters make them.
 pub trait Prefixed: Cache + Clone + 'static {
@@ -57,21 +58,5 @@ impl Backend<RedisCache> {
 impl<C: Prefixed> Backend<C> {
     pub fn prefixed(&self, prefix: &str) -> C {
         self.cache.prefixed(prefix)
-    }
-}
-
-/// Polls `condition` until it holds, failing the test after `limit`.
-pub async fn eventually<F, Fut>(limit: Duration, what: &str, mut condition: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + limit;
-    while !condition().await {
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not happen within {limit:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }

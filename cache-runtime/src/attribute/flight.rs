@@ -42,9 +42,14 @@ impl Flight {
     }
 }
 
-/// The flights of one site, by key.
+/// What a flight is for: a key in one cache (by its [`Cache::identity`]).
+///
+/// [`Cache::identity`]: crate::Cache::identity
+type FlightKey = (usize, String);
+
+/// The flights of one site, by cache and key.
 pub(crate) struct Flights {
-    by_key: OnceLock<Mutex<HashMap<String, Arc<Flight>>>>,
+    by_key: OnceLock<Mutex<HashMap<FlightKey, Arc<Flight>>>>,
 }
 
 /// The caller's role for one key.
@@ -60,7 +65,7 @@ impl Flights {
         }
     }
 
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Flight>>> {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<FlightKey, Arc<Flight>>> {
         self.by_key
             .get_or_init(Default::default)
             .lock()
@@ -69,24 +74,26 @@ impl Flights {
 
     /// How many callers wait on the flight for `key`.
     #[cfg(test)]
-    pub(super) fn waiters(&self, key: &str) -> usize {
+    pub(super) fn waiters(&self, cache: usize, key: &str) -> usize {
         // One reference is the map's, one the leader's; the rest are waiters'.
         self.map()
-            .get(key)
+            .get(&(cache, key.to_owned()))
             .map_or(0, |flight| Arc::strong_count(flight) - 2)
     }
 
-    /// Joins the flight for `key`, or starts one and leads it.
-    pub(super) fn join<'a>(&'a self, key: &'a str) -> Role<'a> {
+    /// Joins the flight for `key` in the cache of identity `cache`, or starts one and
+    /// leads it.
+    pub(super) fn join(&self, cache: usize, key: &str) -> Role<'_> {
+        let key = (cache, key.to_owned());
         let mut map = self.map();
-        if let Some(flight) = map.get(key) {
+        if let Some(flight) = map.get(&key) {
             return Role::Waiter(Arc::clone(flight));
         }
         let flight = Arc::new(Flight {
             landed: OnceLock::new(),
             notify: Notify::new(),
         });
-        map.insert(key.to_owned(), Arc::clone(&flight));
+        map.insert(key.clone(), Arc::clone(&flight));
         Role::Leader(Leader {
             flights: self,
             key,
@@ -99,7 +106,7 @@ impl Flights {
 /// waiters and removes the flight, so the next miss starts afresh.
 pub(super) struct Leader<'a> {
     flights: &'a Flights,
-    key: &'a str,
+    key: FlightKey,
     flight: Arc<Flight>,
 }
 
@@ -117,10 +124,10 @@ impl Drop for Leader<'_> {
         {
             let mut map = self.flights.map();
             if map
-                .get(self.key)
+                .get(&self.key)
                 .is_some_and(|current| Arc::ptr_eq(current, &self.flight))
             {
-                map.remove(self.key);
+                map.remove(&self.key);
             }
         }
         self.flight.notify.notify_waiters();

@@ -39,7 +39,7 @@ where
     }
     Site::count(&site.misses);
     loop {
-        match site.flights.join(&key) {
+        match site.flights.join(cache.identity(), &key) {
             Role::Waiter(flight) => match flight.wait().await {
                 Landed::Json(raw) => {
                     if let Ok(value) = shape.decode(&key, raw) {
@@ -61,8 +61,9 @@ where
             },
             Role::Leader(leader) => {
                 // A leader that finished between our read and our joining has stored its
-                // value by now; reading again keeps that from loading twice.
-                if trouble.usable
+                // value by now; reading again keeps that from loading twice. Not after a
+                // failed read: the same failure would only be counted twice.
+                if !trouble.logged
                     && let Some(raw) = read_raw(site, cache, &key, &mut trouble).await
                     && let Some(result) = decode(site, &key, &raw, &shape, &mut trouble)
                 {
@@ -141,37 +142,71 @@ pub enum Target {
 
 /// `#[invalidate]`, after a successful body: deletes every target, in order.
 pub async fn invalidate<C: Cache>(site: &'static Site, cache: &C, targets: &[Target]) {
-    site.register();
-    Site::count(&site.loads);
-    for target in targets {
+    invalidate_skipped(site);
+    for (at, target) in targets.iter().enumerate() {
         let outcome = match target {
             Target::Key(key) => cache.delete(key).await.map(drop),
             Target::Pattern(pattern) => cache.delete_pattern(pattern).await.map(drop),
         };
-        match outcome {
-            Ok(()) => Site::count(&site.invalidations),
-            Err(error) => {
-                Site::count(&site.errors);
-                let (kind, target) = match target {
-                    Target::Key(key) => ("key", key),
-                    Target::Pattern(pattern) => ("pattern", pattern),
-                };
-                tracing::warn!(
-                    function = site.function(),
-                    code = error.code().as_str(),
-                    kind,
-                    target = target.as_str(),
-                    error = %error,
-                    "cache invalidation failed; the entries may be served until their TTL ends"
-                );
-            }
+        let Err(error) = outcome else {
+            Site::count(&site.invalidations);
+            continue;
+        };
+        Site::count(&site.errors);
+        // An unreachable cache would make each remaining target wait as long again: they
+        // are given up with this one, and named in the same warning.
+        let unreachable = error.is_connection() || error.is_timeout();
+        let skipped = if unreachable { &targets[at + 1..] } else { &[] };
+        for _ in skipped {
+            Site::count(&site.errors);
         }
+        tracing::warn!(
+            function = site.function(),
+            code = error.code().as_str(),
+            target = %target,
+            skipped = %Targets(skipped),
+            error = %error,
+            "cache invalidation failed; the entries may be served until their TTL ends"
+        );
+        if unreachable {
+            return;
+        }
+    }
+}
+
+/// `#[invalidate]` after a failed body: nothing is deleted, and the call is counted.
+pub fn invalidate_skipped(site: &'static Site) {
+    site.register();
+    Site::count(&site.loads);
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Key(key) => write!(f, "key {key}"),
+            Target::Pattern(pattern) => write!(f, "pattern {pattern}"),
+        }
+    }
+}
+
+/// Targets as a comma-separated list, for a log line.
+struct Targets<'a>(&'a [Target]);
+
+impl std::fmt::Display for Targets<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (at, target) in self.0.iter().enumerate() {
+            if at > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{target}")?;
+        }
+        Ok(())
     }
 }
 
 /// What went wrong with the cache during one call.
 struct Trouble {
-    /// Whether a failure was already logged: one warning per call is enough.
+    /// Whether a failure was already recorded (and logged: one warning per call is enough).
     logged: bool,
     /// False once the cache could not be reached: the rest of the call skips it rather
     /// than wait for a second timeout.
@@ -361,7 +396,7 @@ mod tests {
         });
         // Let the waiter join the flight before the leader goes away.
         with_timeout(async {
-            while SITE.flights.waiters("k") < 1 {
+            while SITE.flights.waiters(cache.identity(), "k") < 1 {
                 tokio::task::yield_now().await;
             }
         })
@@ -402,7 +437,7 @@ mod tests {
             })
             .collect();
         with_timeout(async {
-            while SITE.flights.waiters("k") < 7 {
+            while SITE.flights.waiters(cache.identity(), "k") < 7 {
                 tokio::task::yield_now().await;
             }
         })

@@ -105,6 +105,13 @@ pub struct OkOnly<E> {
     share: Option<ShareErr<E>>,
 }
 
+impl<E> OkOnly<E> {
+    /// Errors are not shared: each waiter runs the body itself.
+    pub fn unshared() -> Self {
+        OkOnly { share: None }
+    }
+}
+
 struct ShareErr<E> {
     pack: fn(&E) -> Shared,
     unpack: fn(&(dyn Any + Send + Sync)) -> Option<E>,
@@ -168,7 +175,7 @@ pub trait KeepErr<E> {
 
 impl<T, E> KeepErr<E> for &ResultProbe<Result<T, E>> {
     fn ok_only(&self) -> OkOnly<E> {
-        OkOnly { share: None }
+        OkOnly::unshared()
     }
 }
 

@@ -1,0 +1,87 @@
+//! Behaviour of `#[cached]`, `#[cache_put]` and `#[invalidate]`: every argument and return
+//! kind, single flight, invalidation, statistics and failing open.
+//!
+//! The cases in `keys`, `ttl`, `returns`, `condition`, `flight`, `invalidate`, `cache_put`,
+//! `methods` and `corrupt` take a [`Backend`] and run twice, as `memory::case` on a
+//! `MemoryCache` and as `redis::case` on a `RedisCache` over a `redis-server` of their own;
+//! what lands in the store is read behind the library's back (a raw `GET`/`PTTL` on Redis).
+//! `caches` and `stats` run on memory only, `failopen` on Redis only.
+//!
+//! Single flight and statistics are process-wide, per function and key: every case keys its
+//! entries under a namespace of its own ([`Backend::ns`]), and the statistics tests use
+//! functions of their own.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod backend;
+mod cache_put;
+mod caches;
+mod condition;
+mod corrupt;
+mod failopen;
+mod flight;
+mod invalidate;
+mod keys;
+mod methods;
+mod returns;
+mod stats;
+mod ttl;
+
+use backend::Backend;
+
+/// Instantiates every listed case once per backend, as `memory::case` and `redis::case`.
+macro_rules! on_both_backends {
+    ($($module:ident :: $case:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$module::$case(super::Backend::memory()).await;
+                }
+            )*
+        }
+        mod redis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$module::$case(super::Backend::redis()).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends! {
+    keys::template_key_and_json_value_land,
+    keys::literal_braces_and_field_paths,
+    keys::default_key_is_module_function_and_escaped_arguments,
+    ttl::fixed_ttls_and_no_ttl_land,
+    ttl::duration_expression_ttls_are_evaluated_per_call,
+    ttl::entries_expire_after_their_ttl,
+    returns::err_is_not_cached_ok_is,
+    returns::result_aliases_and_early_returns,
+    returns::none_is_not_cached_some_is,
+    returns::cache_none_stores_null,
+    condition::condition_decides_whether_the_cache_is_used,
+    flight::concurrent_callers_run_a_slow_body_once,
+    flight::concurrent_callers_run_an_instant_body_once,
+    flight::an_err_is_shared_with_waiters_and_not_stored,
+    flight::an_err_that_is_not_clone_makes_each_waiter_load,
+    flight::a_none_is_shared_with_waiters_and_not_stored,
+    flight::different_keys_do_not_wait_for_each_other,
+    flight::a_cancelled_leader_is_replaced_by_a_waiter,
+    flight::a_panicking_leader_is_replaced_by_a_waiter,
+    invalidate::a_key_is_deleted_after_a_successful_body_only,
+    invalidate::patterns_and_several_targets,
+    invalidate::stacked_attributes_each_use_their_own_targets_and_cache,
+    invalidate::interpolated_values_are_glob_escaped,
+    cache_put::a_put_always_runs_and_cached_reads_hit_it,
+    cache_put::put_return_kinds_and_ttls,
+    methods::methods_use_their_own_cache_and_receiver_fields,
+    methods::generic_functions_with_where_clauses,
+    methods::trait_impl_methods,
+    methods::impl_trait_parameters_outside_the_key,
+    methods::annotated_futures_are_send,
+    corrupt::undecodable_values_are_misses_and_overwritten,
+}
