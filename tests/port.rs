@@ -139,3 +139,73 @@ fn wrapping_a_shared_cache_does_not_nest_handles() {
         assert_eq!(again.get("k").await.unwrap().as_deref(), Some("v"));
     });
 }
+
+/// A zero-sized adapter: every value of it reaches the same store.
+struct Unit<const N: u8>;
+
+impl<const N: u8> Cache for Unit<N> {
+    async fn get(&self, _: &str) -> Result<Option<String>, CacheError> {
+        Ok(None)
+    }
+    async fn set(&self, _: &str, _: &str, _: Option<Duration>) -> Result<(), CacheError> {
+        Ok(())
+    }
+    async fn delete(&self, _: &str) -> Result<bool, CacheError> {
+        Ok(false)
+    }
+    async fn exists(&self, _: &str) -> Result<bool, CacheError> {
+        Ok(false)
+    }
+    async fn expire(&self, _: &str, _: Duration) -> Result<bool, CacheError> {
+        Ok(false)
+    }
+    async fn increment(&self, _: &str, amount: i64) -> Result<i64, CacheError> {
+        Ok(amount)
+    }
+    async fn decrement(&self, _: &str, amount: i64) -> Result<i64, CacheError> {
+        Ok(-amount)
+    }
+    async fn ttl(&self, _: &str) -> Result<Option<Duration>, CacheError> {
+        Ok(None)
+    }
+    async fn flush(&self) -> Result<(), CacheError> {
+        Ok(())
+    }
+    async fn ping(&self) -> Result<(), CacheError> {
+        Ok(())
+    }
+    async fn delete_pattern(&self, _: &str) -> Result<u64, CacheError> {
+        Ok(0)
+    }
+    async fn get_many(&self, _: &[&str]) -> Result<HashMap<String, Option<String>>, CacheError> {
+        Ok(HashMap::new())
+    }
+    async fn set_many(&self, _: &[(&str, &str)], _: Option<Duration>) -> Result<(), CacheError> {
+        Ok(())
+    }
+}
+
+/// Single flight shares a load only between calls on caches of one identity: handles onto
+/// one view agree, different views and different stores differ.
+#[test]
+fn identities_follow_the_store_not_the_handle() {
+    let memory = MemoryCache::new();
+    let clone = memory.clone();
+    assert_eq!(memory.identity(), clone.identity(), "clones share a view");
+    assert_eq!(memory.identity(), Cache::identity(&&memory));
+    assert_eq!(memory.identity(), Arc::new(memory.clone()).identity());
+    assert_eq!(memory.identity(), SharedCache::new(clone).identity());
+    assert_ne!(memory.identity(), memory.with_prefix("a:").identity());
+    assert_ne!(memory.identity(), MemoryCache::new().identity());
+    assert_eq!(Unit::<1>.identity(), Unit::<1>.identity());
+    assert_ne!(
+        Unit::<1>.identity(),
+        Unit::<2>.identity(),
+        "two zero-sized adapters"
+    );
+
+    // Built lazily: no server is needed to compare handles.
+    let redis = cache_aside::RedisCache::new("redis://127.0.0.1:1").unwrap();
+    assert_eq!(redis.identity(), redis.clone().identity());
+    assert_ne!(redis.identity(), redis.with_prefix("a:").identity());
+}

@@ -85,33 +85,55 @@ impl<'a> Frame<'a> {
         }
     }
 
-    /// The `static` that holds the function's statistics and in-flight loads.
+    /// `let site = &SITE;` for the `static` that holds the function's statistics and
+    /// in-flight loads. The static lives in a block of its own, so the body cannot see it.
     fn site(&self) -> TokenStream {
         let private = &self.private;
+        let site = local("site");
         let name = LitStr::new(
             &self.function.sig.ident.to_string(),
             self.function.sig.ident.span(),
         );
         quote! {
-            static CACHE_ASIDE_SITE: #private::Site = #private::Site::new(
-                ::core::concat!(::core::module_path!(), "::", #name)
-            );
+            let #site: &'static #private::Site = {
+                static SITE: #private::Site = #private::Site::new(
+                    ::core::concat!(::core::module_path!(), "::", #name)
+                );
+                &SITE
+            };
         }
     }
 
     /// The original body as a future of the return type. It is a block of its own, so that
     /// a `return` in it ends the body, not the wrapper; it is not `move`, so it borrows the
-    /// parameters like the original body did. `returning::<R, _>` tells inference the
-    /// block's output type, which `?` in the body needs (a `let` annotation would do the
-    /// same but warn of unreachable code after a body that never falls through).
+    /// parameters like the original body did. The never-taken `return` of a value of the
+    /// return type (as `#[tracing::instrument]` does) makes it the block's expected type,
+    /// so the body's `?`, `return` and tail coerce to it as in the original function.
     fn body(&self) -> TokenStream {
         let block = &self.function.block;
         if item::mentions_impl_trait(&self.return_type) {
             return quote!(async #block);
         }
-        let private = &self.private;
         let return_type = &self.return_type;
-        quote!(#private::returning::<#return_type, _>(async #block))
+        let fake = local("fake_return");
+        quote! {
+            async {
+                #[allow(
+                    unknown_lints,
+                    unreachable_code,
+                    clippy::diverging_sub_expression,
+                    clippy::empty_loop,
+                    clippy::let_unit_value,
+                    clippy::needless_return,
+                    clippy::unreachable
+                )]
+                if false {
+                    let #fake: #return_type = loop {};
+                    return #fake;
+                }
+                #block
+            }
+        }
     }
 
     /// The function again, with `body` for a body.
@@ -162,7 +184,10 @@ impl<'a> Frame<'a> {
             );
         }
         let (shape, span) = match &self.returns {
-            Returns::Result { value } if item::borrows(return_type) => {
+            Returns::Result { value }
+                if item::borrows(return_type)
+                    || item::mentions_type_params(return_type, &self.function.sig.generics) =>
+            {
                 (quote!(#private::OkOnly::unshared()), value.span())
             }
             Returns::Result { value } => (
@@ -221,18 +246,44 @@ impl<'a> Frame<'a> {
         }
         let private = &self.private;
         let idents = item::default_key_params(self.function, errors);
-        let mut format = "{}::".to_owned() + &self.function.sig.ident.to_string();
-        for _ in &idents {
+        let sig = &self.function.sig;
+        // The receiver's type and the type parameters are part of the name, so that two
+        // types' methods of one name, or two instantiations, do not share keys.
+        let (mut format, mut arguments) = if self.params.has_receiver() {
+            (
+                "{}::".to_owned(),
+                vec![quote!(::core::any::type_name::<Self>())],
+            )
+        } else {
+            ("{}::".to_owned(), vec![quote!(::core::module_path!())])
+        };
+        format.push_str(&sig.ident.to_string());
+        let generics: Vec<TokenStream> = sig
+            .generics
+            .params
+            .iter()
+            .filter_map(|param| match param {
+                syn::GenericParam::Type(ty) => {
+                    let ident = &ty.ident;
+                    Some(quote!(::core::any::type_name::<#ident>()))
+                }
+                syn::GenericParam::Const(constant) => Some(constant.ident.to_token_stream()),
+                syn::GenericParam::Lifetime(_) => None,
+            })
+            .collect();
+        if !generics.is_empty() {
+            format.push('<');
+            format.push_str(&vec!["{}"; generics.len()].join(","));
+            format.push('>');
+            arguments.extend(generics);
+        }
+        for ident in &idents {
             format.push_str(":{}");
+            // Spanned at the parameter, so that one that is not `Display` is reported there.
+            arguments.push(quote_spanned!(ident.span()=> #private::key_part(&#ident)));
         }
         let format = LitStr::new(&format, Span::call_site());
-        // Spanned at each parameter, so that one that is not `Display` is reported there.
-        let parts = idents
-            .iter()
-            .map(|ident| quote_spanned!(ident.span()=> #private::key_part(&#ident)));
-        quote! {
-            ::std::format!(#format, ::core::module_path!() #(, #parts)*)
-        }
+        quote!(::std::format!(#format #(, #arguments)*))
     }
 }
 
@@ -250,15 +301,19 @@ fn ttl(args: &Args, private: &TokenStream) -> TokenStream {
     }
 }
 
-/// The arguments and the `.await` of a call on the cache.
-fn call_tail(arguments: TokenStream) -> (proc_macro2::Group, TokenStream) {
-    let arguments = proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, arguments);
-    (arguments, quote!(.await))
-}
-
 /// A local of the generated code, invisible to the user's code (mixed-site hygiene).
 fn local(name: &str) -> syn::Ident {
     syn::Ident::new(&format!("cache_aside_{name}"), Span::mixed_site())
+}
+
+/// The local for the cache, where it is passed on: located at the `cache = ...`
+/// expression, so that a value that is not a cache is reported there.
+fn cache_argument(args: &Args) -> syn::Ident {
+    let span = args
+        .cache
+        .as_ref()
+        .map_or_else(Span::call_site, Spanned::span);
+    syn::Ident::new("cache_aside_cache", Span::mixed_site().located_at(span))
 }
 
 fn cached(function: &ItemFn, args: &Args, errors: &mut Errors) -> TokenStream {
@@ -266,11 +321,7 @@ fn cached(function: &ItemFn, args: &Args, errors: &mut Errors) -> TokenStream {
     let private = &frame.private;
     let site = frame.site();
     let key = frame.key(args, Kind::Cached, errors);
-    let Shape {
-        binding: shape_binding,
-        checked: shape,
-    } = frame.shape(args, errors);
-    let call = quote!(#private::cached);
+    let Shape { binding, checked } = frame.shape(args, errors);
     let cache = frame.cache(args);
     let ttl = ttl(args, private);
     let body = frame.body();
@@ -278,15 +329,20 @@ fn cached(function: &ItemFn, args: &Args, errors: &mut Errors) -> TokenStream {
         || quote!(true),
         |condition| quote_spanned!(condition.span()=> #condition),
     );
-    let (enabled_var, key_var) = (local("enabled"), local("key"));
-    let (arguments, await_) =
-        call_tail(quote!(&CACHE_ASIDE_SITE, #cache, #enabled_var, #key_var, #ttl, #shape, #body));
+    let [site_var, enabled_var, key_var, ttl_var, cache_var] =
+        ["site", "enabled", "key", "ttl", "cache"].map(local);
+    let cache_argument = cache_argument(args);
+    // The arguments are bound first, so that their temporaries (a lock guard in a `ttl`
+    // expression, say) are dropped before the body runs.
     frame.emit(quote! {
         #site
-        #shape_binding
+        #binding
         let #enabled_var: bool = #enabled;
         let #key_var = if #enabled_var { #key } else { ::std::string::String::new() };
-        #call #arguments #await_
+        let #ttl_var = #ttl;
+        let #cache_var = #cache;
+        #private::cached(#site_var, #cache_argument, #enabled_var, #key_var, #ttl_var, #checked, #body)
+            .await
     })
 }
 
@@ -295,23 +351,37 @@ fn cache_put(function: &ItemFn, args: &Args, errors: &mut Errors) -> TokenStream
     let private = &frame.private;
     let site = frame.site();
     let key = frame.key(args, Kind::CachePut, errors);
-    let Shape {
-        binding: shape_binding,
-        checked: shape,
-    } = frame.shape(args, errors);
-    let call = quote!(#private::put);
+    let Shape { binding, checked } = frame.shape(args, errors);
     let cache = frame.cache(args);
     let ttl = ttl(args, private);
     let body = frame.body();
-    let (key_var, output) = (local("key"), local("result"));
-    let (arguments, await_) =
-        call_tail(quote!(&CACHE_ASIDE_SITE, #cache, &#key_var, #ttl, #shape, #output));
+    let [
+        site_var,
+        key_var,
+        checked_var,
+        value,
+        uncached,
+        ttl_var,
+        cache_var,
+    ] = [
+        "site", "key", "checked", "value", "uncached", "ttl", "cache",
+    ]
+    .map(local);
+    let cache_argument = cache_argument(args);
+    // Only the stored part of the result is held across the write, so an `Err` that is
+    // not `Send` does not make the function's future `!Send`.
     frame.emit(quote! {
         #site
-        #shape_binding
+        #binding
+        let #checked_var = #checked;
         let #key_var = #key;
-        let #output = #body.await;
-        #call #arguments #await_
+        let #value = match #private::put_split(#site_var, &#checked_var, #body.await) {
+            ::core::result::Result::Ok(#value) => #value,
+            ::core::result::Result::Err(#uncached) => return #uncached,
+        };
+        let #ttl_var = #ttl;
+        let #cache_var = #cache;
+        #private::put(#site_var, #cache_argument, &#key_var, #ttl_var, &#checked_var, #value).await
     })
 }
 
@@ -339,19 +409,36 @@ fn invalidate(function: &ItemFn, args: &Args, errors: &mut Errors) -> TokenStrea
     let site = frame.site();
     let cache = frame.cache(args);
     let body = frame.body();
-    let (targets_var, output) = (local("targets"), local("result"));
-    let succeeded = item::success_check(&frame.returns, &output.to_token_stream());
-    let call = quote!(#private::invalidate);
-    let (arguments, await_) = call_tail(quote!(&CACHE_ASIDE_SITE, #cache, &#targets_var));
+    let [site_var, targets_var, output, value, error] =
+        ["site", "targets", "output", "value", "error"].map(local);
+    let (cache_var, cache_argument) = (local("cache"), cache_argument(args));
+    let invalidate = quote! {
+        let #cache_var = #cache;
+        #private::invalidate(#site_var, #cache_argument, &#targets_var).await;
+    };
+    let after = match frame.returns {
+        // Only the `Ok` value is held across the deletions, so an `Err` that is not `Send`
+        // does not make the function's future `!Send`.
+        Returns::Result { .. } => quote! {
+            let #value = match #body.await {
+                ::core::result::Result::Ok(#value) => #value,
+                ::core::result::Result::Err(#error) => {
+                    #private::invalidate_skipped(#site_var);
+                    return ::core::result::Result::Err(#error);
+                }
+            };
+            #invalidate
+            ::core::result::Result::Ok(#value)
+        },
+        _ => quote! {
+            let #output = #body.await;
+            #invalidate
+            #output
+        },
+    };
     frame.emit(quote! {
         #site
         let #targets_var = [#(#targets),*];
-        let #output = #body.await;
-        if #succeeded {
-            #call #arguments #await_;
-        } else {
-            #private::invalidate_skipped(&CACHE_ASIDE_SITE);
-        }
-        #output
+        #after
     })
 }

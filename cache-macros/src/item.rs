@@ -2,7 +2,7 @@
 //! the checks every attribute makes on it.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote};
+use quote::ToTokens;
 use syn::ext::IdentExt;
 use syn::visit::Visit;
 use syn::{FnArg, GenericArgument, ItemFn, Pat, PathArguments, ReturnType, Type};
@@ -138,6 +138,21 @@ pub(crate) fn borrows(ty: &Type) -> bool {
     finder.0
 }
 
+/// Whether `ty` names one of the function's type parameters. Such an error type is not
+/// shared either: nothing says it is `'static`.
+pub(crate) fn mentions_type_params(ty: &Type, generics: &syn::Generics) -> bool {
+    struct Finder<'a>(&'a [&'a syn::Ident], bool);
+    impl Visit<'_> for Finder<'_> {
+        fn visit_ident(&mut self, ident: &syn::Ident) {
+            self.1 |= self.0.contains(&ident);
+        }
+    }
+    let params: Vec<&syn::Ident> = generics.type_params().map(|param| &param.ident).collect();
+    let mut finder = Finder(&params, false);
+    finder.visit_type(ty);
+    finder.1
+}
+
 /// The checks every attribute makes on the function itself.
 pub(crate) fn check(kind: Kind, function: &ItemFn, errors: &mut Errors) {
     let sig = &function.sig;
@@ -191,12 +206,4 @@ pub(crate) fn default_key_params(function: &ItemFn, errors: &mut Errors) -> Vec<
         }
     }
     idents
-}
-
-/// `Result::is_ok(&out)` for a `Result`, `true` otherwise: when `#[invalidate]` runs.
-pub(crate) fn success_check(returns: &Returns, output: &TokenStream) -> TokenStream {
-    match returns {
-        Returns::Result { .. } => quote!(::core::result::Result::is_ok(&#output)),
-        _ => quote!(true),
-    }
 }

@@ -52,7 +52,7 @@ pub mod __private {
     pub use crate::attribute::{
         Cacheable, Checked, GlobEscaped, KeepErr, KeyPart, OkOnly, Plain, ResultProbe, Shape,
         ShareClonedErr, Site, SomeAndNone, SomeOnly, Target, cached, checked, glob_escaped,
-        invalidate, invalidate_skipped, key_part, put, returning, ttl,
+        invalidate, invalidate_skipped, key_part, put, put_split, ttl,
     };
     pub use crate::global::global;
 }

@@ -233,6 +233,12 @@ impl MemoryCache {
 }
 
 impl Cache for MemoryCache {
+    /// Clones of a view share its prefix allocation; every view has its own, since views
+    /// with different prefixes hold different entries.
+    fn identity(&self) -> usize {
+        Arc::as_ptr(&self.prefix).cast::<u8>() as usize
+    }
+
     async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
         Ok(self
             .live_entry(key)

@@ -115,12 +115,18 @@ pub trait Cache: Send + Sync {
     /// Which store this handle reaches, for in-process single flight: concurrent
     /// `#[cached]` misses share a load only when their caches have the same identity.
     ///
-    /// The default, the address of `self`, suits adapters; handles that forward to another
-    /// cache (`&C`, `Arc<C>`, [`SharedCache`](crate::SharedCache)) return that cache's
-    /// identity instead. Two handles onto one store may differ (their calls then simply
-    /// do not share loads); two different stores never compare equal while both are alive.
+    /// The default is the address of `self`, or for a zero-sized adapter (which has no
+    /// address of its own) the address of its type's name: different types, different
+    /// identities. Handles that forward to another cache (`&C`, `Arc<C>`,
+    /// [`SharedCache`](crate::SharedCache)) return that cache's identity, and the adapters
+    /// of this crate that of the state their clones share. Two handles onto one store may
+    /// differ (their calls then simply do not share loads); two different stores never
+    /// compare equal while both are alive.
     #[doc(hidden)]
     fn identity(&self) -> usize {
+        if std::mem::size_of_val(self) == 0 {
+            return std::any::type_name::<Self>().as_ptr() as usize;
+        }
         (self as *const Self).cast::<()>() as usize
     }
 

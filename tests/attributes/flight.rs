@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use cache_aside::{SharedCache, cached};
+use cache_aside::{SharedCache, cached, invalidate};
 use tokio::sync::{Barrier, Notify};
 
 use crate::backend::{Backend, bounded, eventually};
@@ -299,4 +299,76 @@ pub async fn a_panicking_leader_is_replaced_by_a_waiter(b: Backend) {
         assert_eq!(value.expect("a waiter panicked"), 3);
     }
     assert_eq!(loader.calls(), 2, "one waiter took over and loaded once");
+}
+
+/// A record whose reads are cached and whose writes invalidate them.
+pub struct Record {
+    cache: SharedCache,
+    ns: String,
+    value: std::sync::Mutex<&'static str>,
+    reads: AtomicUsize,
+    entered: Notify,
+    release: Notify,
+}
+
+impl Record {
+    /// The first read takes the value, then waits for `release` before returning it.
+    #[cached(key = "{self.ns}:record", cache = self.cache)]
+    async fn read(&self) -> String {
+        let value = self.value.lock().unwrap().to_owned();
+        if self.reads.fetch_add(1, Ordering::SeqCst) == 0 {
+            self.entered.notify_one();
+            self.release.notified().await;
+        }
+        value
+    }
+
+    #[invalidate(key = "{self.ns}:record", cache = self.cache)]
+    async fn write(&self, value: &'static str) {
+        *self.value.lock().unwrap() = value;
+    }
+}
+
+/// A read that started before a write and its invalidation finished must neither be
+/// joined by reads after the write nor store its old value.
+pub async fn an_invalidation_overtaking_a_load_is_not_undone_by_it(b: Backend) {
+    let record = Arc::new(Record {
+        cache: b.cache.clone(),
+        ns: b.ns.clone(),
+        value: std::sync::Mutex::new("old"),
+        reads: AtomicUsize::new(0),
+        entered: Notify::new(),
+        release: Notify::new(),
+    });
+    let early = tokio::spawn({
+        let record = Arc::clone(&record);
+        async move { record.read().await }
+    });
+    bounded(
+        Duration::from_secs(2),
+        "the early read loading",
+        record.entered.notified(),
+    )
+    .await;
+
+    record.write("new").await;
+    let after = bounded(
+        Duration::from_secs(5),
+        "a read after the write",
+        record.read(),
+    )
+    .await;
+    assert_eq!(
+        after, "new",
+        "a read after the write does not join the older load"
+    );
+
+    record.release.notify_one();
+    let early = bounded(Duration::from_secs(5), "the early read", early).await;
+    assert_eq!(early.unwrap(), "old", "the early read overlapped the write");
+    assert_eq!(
+        b.stored(&b.key("record")).await.as_deref(),
+        Some(r#""new""#),
+        "the older load did not overwrite the newer value"
+    );
 }

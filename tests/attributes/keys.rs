@@ -97,8 +97,8 @@ pub async fn literal_braces_and_field_paths(b: Backend) {
     );
 }
 
-/// A service whose methods use the default key: module path, name, then every parameter
-/// but the receiver.
+/// A service whose methods use the default key: the receiver's type, the name, then every
+/// parameter but the receiver.
 pub struct Catalog {
     pub cache: SharedCache,
     pub calls: AtomicUsize,
@@ -118,12 +118,12 @@ pub async fn default_key_is_module_function_and_escaped_arguments(b: Backend) {
         calls: AtomicUsize::new(0),
     };
     assert_eq!(catalog.describe(&b.ns, "plain", 7).await, "plain/7");
-    let plain = format!("attributes::keys::describe:{}:plain:7", b.ns);
+    let plain = format!("attributes::keys::Catalog::describe:{}:plain:7", b.ns);
     assert_eq!(b.stored(&plain).await.as_deref(), Some(r#""plain/7""#));
 
     // `:` and `\` in a value are escaped, so these two argument lists cannot collide.
     assert_eq!(catalog.describe(&b.ns, r"a:b\c", 1).await, r"a:b\c/1");
-    let escaped = format!(r"attributes::keys::describe:{}:a\:b\\c:1", b.ns);
+    let escaped = format!(r"attributes::keys::Catalog::describe:{}:a\:b\\c:1", b.ns);
     assert_eq!(b.stored(&escaped).await.as_deref(), Some(r#""a:b\\c/1""#));
 
     assert_eq!(catalog.describe(&b.ns, r"a:b\c", 1).await, r"a:b\c/1");
@@ -132,4 +132,61 @@ pub async fn default_key_is_module_function_and_escaped_arguments(b: Backend) {
         2,
         "the repeat is a hit"
     );
+}
+
+/// Two types with a method of the same name, in one module.
+pub struct Users(pub SharedCache);
+pub struct Orders(pub SharedCache);
+
+impl Users {
+    #[cached(cache = self.0)]
+    async fn get(&self, ns: &str, id: u32) -> String {
+        format!("user {id}")
+    }
+}
+
+impl Orders {
+    #[cached(cache = self.0)]
+    async fn get(&self, ns: &str, id: u32) -> String {
+        format!("order {id}")
+    }
+}
+
+pub trait Named {
+    const NAME: &'static str;
+}
+
+pub struct Apple;
+pub struct Pear;
+
+impl Named for Apple {
+    const NAME: &'static str = "apple";
+}
+
+impl Named for Pear {
+    const NAME: &'static str = "pear";
+}
+
+pub struct Namer(pub SharedCache);
+
+impl Namer {
+    #[cached(cache = self.0)]
+    async fn name_of<T: Named>(&self, ns: &str) -> String {
+        T::NAME.to_owned()
+    }
+}
+
+pub async fn default_keys_tell_types_and_instantiations_apart(b: Backend) {
+    assert_eq!(Users(b.cache.clone()).get(&b.ns, 1).await, "user 1");
+    assert_eq!(Orders(b.cache.clone()).get(&b.ns, 1).await, "order 1");
+    assert_eq!(Users(b.cache.clone()).get(&b.ns, 1).await, "user 1");
+
+    let namer = Namer(b.cache.clone());
+    assert_eq!(namer.name_of::<Apple>(&b.ns).await, "apple");
+    assert_eq!(namer.name_of::<Pear>(&b.ns).await, "pear");
+    let key = format!(
+        "attributes::keys::Namer::name_of<attributes::keys::Pear>:{}",
+        b.ns
+    );
+    assert_eq!(b.stored(&key).await.as_deref(), Some(r#""pear""#));
 }

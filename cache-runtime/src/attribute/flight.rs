@@ -7,6 +7,7 @@
 
 use std::any::Any;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use tokio::sync::Notify;
@@ -26,6 +27,10 @@ pub(super) enum Landed {
 pub(super) struct Flight {
     landed: OnceLock<Landed>,
     notify: Notify,
+    /// Set when an `#[invalidate]` in this process deleted the flight's key while it was
+    /// loading: what it loaded may predate the write behind the invalidation, so it is
+    /// not stored, and later callers start a flight of their own.
+    stale: AtomicBool,
 }
 
 impl Flight {
@@ -92,6 +97,7 @@ impl Flights {
         let flight = Arc::new(Flight {
             landed: OnceLock::new(),
             notify: Notify::new(),
+            stale: AtomicBool::new(false),
         });
         map.insert(key.clone(), Arc::clone(&flight));
         Role::Leader(Leader {
@@ -100,10 +106,29 @@ impl Flights {
             flight,
         })
     }
+
+    /// Marks the flights of the cache of identity `cache` whose keys `invalidated` matches
+    /// as stale, and forgets them, so that callers from now on load afresh.
+    pub(super) fn invalidate(&self, cache: usize, invalidated: impl Fn(&str) -> bool) {
+        let Some(by_key) = self.by_key.get() else {
+            return;
+        };
+        by_key
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|(identity, key), flight| {
+                let hit = *identity == cache && invalidated(key);
+                if hit {
+                    flight.stale.store(true, Ordering::Release);
+                }
+                !hit
+            });
+    }
 }
 
-/// The leader's handle: landing it (or dropping it, on cancellation or panic) releases the
-/// waiters and removes the flight, so the next miss starts afresh.
+/// The leader's handle. Landing releases the waiters at once; dropping it (after the
+/// leader's write, or on cancellation or panic) removes the flight, so that the next miss
+/// starts afresh.
 pub(super) struct Leader<'a> {
     flights: &'a Flights,
     key: FlightKey,
@@ -111,10 +136,17 @@ pub(super) struct Leader<'a> {
 }
 
 impl Leader<'_> {
-    pub(super) fn land(self, landed: Landed) {
-        // Cannot fail: only the leader sets it, once, and `self` is consumed.
+    /// Hands `landed` to the waiters. The flight stays joinable until the leader is
+    /// dropped, so a caller arriving meanwhile gets the result at once.
+    pub(super) fn land(&self, landed: Landed) {
+        // Only the first landing counts; the leader lands once.
         let _ = self.flight.landed.set(landed);
-        // Drop releases the waiters.
+        self.flight.notify.notify_waiters();
+    }
+
+    /// Whether an invalidation overtook this load.
+    pub(super) fn is_stale(&self) -> bool {
+        self.flight.stale.load(Ordering::Acquire)
     }
 }
 

@@ -10,7 +10,7 @@ mod shape;
 mod site;
 
 pub use render::{GlobEscaped, KeyPart, glob_escaped, key_part};
-pub use run::{Target, cached, invalidate, invalidate_skipped, put, returning, ttl};
+pub use run::{Target, cached, invalidate, invalidate_skipped, put, put_split, ttl};
 pub use shape::{
     Cacheable, Checked, KeepErr, OkOnly, Plain, ResultProbe, Shape, ShareClonedErr, SomeAndNone,
     SomeOnly, checked,

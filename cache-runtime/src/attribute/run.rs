@@ -3,29 +3,29 @@
 //! function's [`Site`], and the caller gets what the body returns.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::flight::{Landed, Role};
-use super::shape::{Checked, Shape};
+use super::shape::Checked;
 use super::site::Site;
 use crate::error::CacheError;
 use crate::port::Cache;
 
-/// `#[cached]`: the value at `key`, or the body's result, loaded once per key at a time in
-/// this process and stored when its shape says so. With `enabled` false (a `condition` that
-/// did not hold) the body runs and the cache is not touched.
-pub async fn cached<C, R, S, F>(
+/// `#[cached]`: the value at `key`, or the body's result, loaded once per key and cache at a
+/// time in this process and stored when its shape says so. With `enabled` false (a
+/// `condition` that did not hold) the body runs and the cache is not touched.
+pub async fn cached<C, R, V, F>(
     site: &'static Site,
     cache: &C,
     enabled: bool,
     key: String,
     ttl: Option<Duration>,
-    shape: Checked<R, S>,
+    shape: Checked<R, V>,
     body: F,
 ) -> R
 where
     C: Cache,
-    S: Shape<R>,
     F: Future<Output = R>,
 {
     site.register();
@@ -35,30 +35,34 @@ where
     }
     let mut trouble = Trouble::default();
     if let Some(result) = read(site, cache, &key, &shape, &mut trouble).await {
+        Site::count(&site.hits);
         return result;
     }
-    Site::count(&site.misses);
+    let mut missed = Once::default();
     loop {
         match site.flights.join(cache.identity(), &key) {
-            Role::Waiter(flight) => match flight.wait().await {
-                Landed::Json(raw) => {
-                    if let Ok(value) = shape.decode(&key, raw) {
-                        Site::count(&site.coalesced);
-                        return shape.shape.rebuild(value);
+            Role::Waiter(flight) => {
+                missed.count(&site.misses);
+                match flight.wait().await {
+                    Landed::Json(raw) => {
+                        if let Ok(value) = shape.decode(&key, raw) {
+                            Site::count(&site.coalesced);
+                            return shape.rebuild(value);
+                        }
+                        // Another instantiation of a generic function: load for ourselves.
+                        break;
                     }
-                    // Another instantiation of a generic function: load for ourselves.
-                    break;
+                    Landed::Uncached(shared) => match shape.take_shared(&**shared) {
+                        Some(result) => {
+                            Site::count(&site.coalesced);
+                            return result;
+                        }
+                        None => break,
+                    },
+                    Landed::RunYourself => break,
+                    Landed::Abandoned => continue,
                 }
-                Landed::Uncached(shared) => match shape.shape.take_shared(&**shared) {
-                    Some(result) => {
-                        Site::count(&site.coalesced);
-                        return result;
-                    }
-                    None => break,
-                },
-                Landed::RunYourself => break,
-                Landed::Abandoned => continue,
-            },
+            }
             Role::Leader(leader) => {
                 // A leader that finished between our read and our joining has stored its
                 // value by now; reading again keeps that from loading twice. Not after a
@@ -71,29 +75,50 @@ where
                     leader.land(Landed::Json(raw.into()));
                     return result;
                 }
+                missed.count(&site.misses);
                 Site::count(&site.loads);
-                let result = body.await;
-                let landed = match encoded(site, &key, &shape, &result, &mut trouble) {
-                    Encoded::Value(raw) => {
-                        write(site, cache, &key, &raw, ttl, &mut trouble).await;
-                        Landed::Json(raw.into())
-                    }
-                    Encoded::Failed => Landed::RunYourself,
-                    Encoded::NotCached(shared) => {
-                        shared.map_or(Landed::RunYourself, Landed::Uncached)
+                let value = match shape.split(body.await) {
+                    Ok(value) => value,
+                    Err(uncached) => {
+                        let landed = shape.share(&uncached);
+                        leader.land(landed.map_or(Landed::RunYourself, Landed::Uncached));
+                        return uncached;
                     }
                 };
-                leader.land(landed);
-                return result;
+                let Some(raw) = encode(site, &key, &shape, &value, &mut trouble) else {
+                    leader.land(Landed::RunYourself);
+                    return shape.rebuild(value);
+                };
+                // The waiters get the value before the write, so they do not wait for it.
+                leader.land(Landed::Json(Arc::clone(&raw)));
+                if !leader.is_stale() {
+                    write(site, cache, &key, &raw, ttl, &mut trouble).await;
+                }
+                return shape.rebuild(value);
             }
         }
     }
     Site::count(&site.loads);
-    let result = body.await;
-    if let Encoded::Value(raw) = encoded(site, &key, &shape, &result, &mut trouble) {
+    let value = match shape.split(body.await) {
+        Ok(value) => value,
+        Err(uncached) => return uncached,
+    };
+    if let Some(raw) = encode(site, &key, &shape, &value, &mut trouble) {
         write(site, cache, &key, &raw, ttl, &mut trouble).await;
     }
-    result
+    shape.rebuild(value)
+}
+
+/// Counts a call once, however many times it goes round the loop.
+#[derive(Default)]
+struct Once(bool);
+
+impl Once {
+    fn count(&mut self, counter: &std::sync::atomic::AtomicU64) {
+        if !std::mem::replace(&mut self.0, true) {
+            Site::count(counter);
+        }
+    }
 }
 
 /// `ttl = <expression>`: the expression must be a `Duration`.
@@ -102,33 +127,28 @@ pub fn ttl(ttl: Duration) -> Option<Duration> {
     Some(ttl)
 }
 
-/// Tells inference that `body` is a future of `R`, for `?` in it. See the macro's
-/// `Frame::body`.
-#[doc(hidden)]
-pub fn returning<R, F: Future<Output = R>>(body: F) -> F {
-    body
+/// `#[cache_put]` after its body: the part of the result to store, or the result to return
+/// as it is (counted as a call that stored nothing).
+pub fn put_split<R, V>(site: &'static Site, shape: &Checked<R, V>, result: R) -> Result<V, R> {
+    site.register();
+    Site::count(&site.loads);
+    shape.split(result)
 }
 
-/// `#[cache_put]`: stores the cached part of `result` at `key` and returns `result`.
-pub async fn put<C, R, S>(
+/// `#[cache_put]`: stores `value` at `key` and returns it as the function's result.
+pub async fn put<C: Cache, R, V>(
     site: &'static Site,
     cache: &C,
     key: &str,
     ttl: Option<Duration>,
-    shape: Checked<R, S>,
-    result: R,
-) -> R
-where
-    C: Cache,
-    S: Shape<R>,
-{
-    site.register();
-    Site::count(&site.loads);
+    shape: &Checked<R, V>,
+    value: V,
+) -> R {
     let mut trouble = Trouble::default();
-    if let Encoded::Value(raw) = encoded(site, key, &shape, &result, &mut trouble) {
+    if let Some(raw) = encode(site, key, shape, &value, &mut trouble) {
         write(site, cache, key, &raw, ttl, &mut trouble).await;
     }
-    result
+    shape.rebuild(value)
 }
 
 /// One deletion asked for by `#[invalidate]`, rendered before the body ran.
@@ -144,6 +164,13 @@ pub enum Target {
 pub async fn invalidate<C: Cache>(site: &'static Site, cache: &C, targets: &[Target]) {
     invalidate_skipped(site);
     for (at, target) in targets.iter().enumerate() {
+        // In-flight loads of these keys may have read the data before the write that this
+        // invalidation follows: they must not store it, nor be joined from now on.
+        Site::each(|other| {
+            other
+                .flights
+                .invalidate(cache.identity(), |key| target.covers(key));
+        });
         let outcome = match target {
             Target::Key(key) => cache.delete(key).await.map(drop),
             Target::Pattern(pattern) => cache.delete_pattern(pattern).await.map(drop),
@@ -178,6 +205,16 @@ pub async fn invalidate<C: Cache>(site: &'static Site, cache: &C, targets: &[Tar
 pub fn invalidate_skipped(site: &'static Site) {
     site.register();
     Site::count(&site.loads);
+}
+
+impl Target {
+    /// Whether deleting this target deletes `key`.
+    fn covers(&self, key: &str) -> bool {
+        match self {
+            Target::Key(exact) => exact == key,
+            Target::Pattern(pattern) => crate::glob::matches(pattern.as_bytes(), key.as_bytes()),
+        }
+    }
 }
 
 impl std::fmt::Display for Target {
@@ -240,18 +277,16 @@ impl Trouble {
     }
 }
 
-/// A hit, decoded; `None` for anything else (counted and logged).
-async fn read<C: Cache, R, S: Shape<R>>(
+/// A hit, decoded; `None` for anything else (failures are counted and logged).
+async fn read<C: Cache, R, V>(
     site: &Site,
     cache: &C,
     key: &str,
-    shape: &Checked<R, S>,
+    shape: &Checked<R, V>,
     trouble: &mut Trouble,
 ) -> Option<R> {
     let raw = read_raw(site, cache, key, trouble).await?;
-    let result = decode(site, key, &raw, shape, trouble)?;
-    Site::count(&site.hits);
-    Some(result)
+    decode(site, key, &raw, shape, trouble)
 }
 
 async fn read_raw<C: Cache>(
@@ -271,15 +306,15 @@ async fn read_raw<C: Cache>(
 
 /// A stored value that does not decode (corrupt, or another type since a deploy) is a miss;
 /// the load that follows overwrites it.
-fn decode<R, S: Shape<R>>(
+fn decode<R, V>(
     site: &Site,
     key: &str,
     raw: &str,
-    shape: &Checked<R, S>,
+    shape: &Checked<R, V>,
     trouble: &mut Trouble,
 ) -> Option<R> {
     match shape.decode(key, raw) {
-        Ok(value) => Some(shape.shape.rebuild(value)),
+        Ok(value) => Some(shape.rebuild(value)),
         Err(error) => {
             trouble.record(site, key, "decode", &error);
             None
@@ -287,34 +322,20 @@ fn decode<R, S: Shape<R>>(
     }
 }
 
-/// What a result becomes on its way to the cache.
-enum Encoded {
-    /// The JSON to store.
-    Value(String),
-    /// Its cached part could not be encoded (counted and logged).
-    Failed,
-    /// It is not cached, and is shared with waiters as this, if at all.
-    NotCached(Option<super::shape::Shared>),
-}
-
-/// Synchronous, so that no borrow of the result is held across an await (which would need
-/// `R: Sync` for the caller's future to be `Send`).
-fn encoded<R, S: Shape<R>>(
+/// The JSON of a value to store; a failure is counted and logged.
+fn encode<R, V>(
     site: &Site,
     key: &str,
-    shape: &Checked<R, S>,
-    result: &R,
+    shape: &Checked<R, V>,
+    value: &V,
     trouble: &mut Trouble,
-) -> Encoded {
-    match shape.shape.cached_part(result) {
-        Some(value) => match shape.encode(value, key) {
-            Ok(raw) => Encoded::Value(raw),
-            Err(error) => {
-                trouble.record(site, key, "encode", &error);
-                Encoded::Failed
-            }
-        },
-        None => Encoded::NotCached(shape.shape.share(result)),
+) -> Option<Arc<str>> {
+    match shape.encode(value, key) {
+        Ok(raw) => Some(raw.into()),
+        Err(error) => {
+            trouble.record(site, key, "encode", &error);
+            None
+        }
     }
 }
 

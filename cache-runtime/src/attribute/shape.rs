@@ -21,17 +21,36 @@ pub type Shared = Arc<dyn Any + Send + Sync>;
 #[doc(hidden)]
 pub trait Shape<R> {
     /// What is stored: `T` of `Result<T, E>`, `Option<T>`, or plain `T`. Its serde bound
-    /// is on the calls in `run.rs`, so that a missing derive is reported once, as
-    /// [`Cacheable`], at the return type.
+    /// is on [`checked`], so that a missing derive is reported once, as [`Cacheable`], at
+    /// the return type.
     type Value;
-    /// The part of `result` to store, or `None` when it is not cached.
-    fn cached_part<'r>(&self, result: &'r R) -> Option<&'r Self::Value>;
+    /// `Ok` with the part of `result` to store, or `Err` with `result` itself when it is
+    /// not cached. Taking the result apart before anything is awaited keeps an `Err` that
+    /// is not `Send` (`Box<dyn Error>`) out of the caller's future.
+    fn split(result: R) -> Result<Self::Value, R>;
     /// The result rebuilt from a stored value.
-    fn rebuild(&self, value: Self::Value) -> R;
-    /// An uncached result as waiters can share it, when they can.
-    fn share(&self, result: &R) -> Option<Shared>;
+    fn rebuild(value: Self::Value) -> R;
+    /// How uncached results are handed to waiters, if they are.
+    fn sharing(&self) -> Sharing<R>;
+}
+
+/// How a leader hands a result that is not cached (an `Err`, a `None`) to its waiters.
+#[doc(hidden)]
+pub struct Sharing<R> {
+    /// The result as waiters can share it, or `None` when they cannot.
+    share: fn(&R) -> Option<Shared>,
     /// A result rebuilt from what another call shared.
-    fn take_shared(&self, shared: &(dyn Any + Send + Sync)) -> Option<R>;
+    take: fn(&(dyn Any + Send + Sync)) -> Option<R>,
+}
+
+impl<R> Sharing<R> {
+    /// Nothing is shared: each waiter runs the body itself.
+    fn none() -> Self {
+        Sharing {
+            share: |_| None,
+            take: |_| None,
+        }
+    }
 }
 
 /// Any other return type: the whole value is cached.
@@ -40,17 +59,14 @@ pub struct Plain;
 
 impl<T> Shape<T> for Plain {
     type Value = T;
-    fn cached_part<'r>(&self, result: &'r T) -> Option<&'r T> {
-        Some(result)
+    fn split(result: T) -> Result<T, T> {
+        Ok(result)
     }
-    fn rebuild(&self, value: T) -> T {
+    fn rebuild(value: T) -> T {
         value
     }
-    fn share(&self, _: &T) -> Option<Shared> {
-        None
-    }
-    fn take_shared(&self, _: &(dyn Any + Send + Sync)) -> Option<T> {
-        None
+    fn sharing(&self) -> Sharing<T> {
+        Sharing::none()
     }
 }
 
@@ -63,17 +79,17 @@ struct NoneResult;
 
 impl<T> Shape<Option<T>> for SomeOnly {
     type Value = T;
-    fn cached_part<'r>(&self, result: &'r Option<T>) -> Option<&'r T> {
-        result.as_ref()
+    fn split(result: Option<T>) -> Result<T, Option<T>> {
+        result.ok_or(None)
     }
-    fn rebuild(&self, value: T) -> Option<T> {
+    fn rebuild(value: T) -> Option<T> {
         Some(value)
     }
-    fn share(&self, _: &Option<T>) -> Option<Shared> {
-        Some(Arc::new(NoneResult))
-    }
-    fn take_shared(&self, shared: &(dyn Any + Send + Sync)) -> Option<Option<T>> {
-        shared.is::<NoneResult>().then_some(None)
+    fn sharing(&self) -> Sharing<Option<T>> {
+        Sharing {
+            share: |_| Some(Arc::new(NoneResult)),
+            take: |shared| shared.is::<NoneResult>().then_some(None),
+        }
     }
 }
 
@@ -83,17 +99,14 @@ pub struct SomeAndNone;
 
 impl<T> Shape<Option<T>> for SomeAndNone {
     type Value = Option<T>;
-    fn cached_part<'r>(&self, result: &'r Option<T>) -> Option<&'r Option<T>> {
-        Some(result)
+    fn split(result: Option<T>) -> Result<Option<T>, Option<T>> {
+        Ok(result)
     }
-    fn rebuild(&self, value: Option<T>) -> Option<T> {
+    fn rebuild(value: Option<T>) -> Option<T> {
         value
     }
-    fn share(&self, _: &Option<T>) -> Option<Shared> {
-        None
-    }
-    fn take_shared(&self, _: &(dyn Any + Send + Sync)) -> Option<Option<T>> {
-        None
+    fn sharing(&self) -> Sharing<Option<T>> {
+        Sharing::none()
     }
 }
 
@@ -101,39 +114,35 @@ impl<T> Shape<Option<T>> for SomeAndNone {
 /// with waiting callers when `E: Clone + Send + Sync + 'static` (otherwise each waiter runs
 /// the body itself).
 #[doc(hidden)]
-pub struct OkOnly<E> {
-    share: Option<ShareErr<E>>,
+pub struct OkOnly<R> {
+    sharing: Sharing<R>,
 }
 
-impl<E> OkOnly<E> {
+impl<T, E> OkOnly<Result<T, E>> {
     /// Errors are not shared: each waiter runs the body itself.
     pub fn unshared() -> Self {
-        OkOnly { share: None }
-    }
-}
-
-struct ShareErr<E> {
-    pack: fn(&E) -> Shared,
-    unpack: fn(&(dyn Any + Send + Sync)) -> Option<E>,
-}
-
-impl<T, E> Shape<Result<T, E>> for OkOnly<E> {
-    type Value = T;
-    fn cached_part<'r>(&self, result: &'r Result<T, E>) -> Option<&'r T> {
-        result.as_ref().ok()
-    }
-    fn rebuild(&self, value: T) -> Result<T, E> {
-        Ok(value)
-    }
-    fn share(&self, result: &Result<T, E>) -> Option<Shared> {
-        match (result, &self.share) {
-            (Err(error), Some(share)) => Some((share.pack)(error)),
-            _ => None,
+        OkOnly {
+            sharing: Sharing::none(),
         }
     }
-    fn take_shared(&self, shared: &(dyn Any + Send + Sync)) -> Option<Result<T, E>> {
-        let share = self.share.as_ref()?;
-        (share.unpack)(shared).map(Err)
+}
+
+impl<T, E> Shape<Result<T, E>> for OkOnly<Result<T, E>> {
+    type Value = T;
+    fn split(result: Result<T, E>) -> Result<T, Result<T, E>> {
+        match result {
+            Ok(value) => Ok(value),
+            Err(error) => Err(Err(error)),
+        }
+    }
+    fn rebuild(value: T) -> Result<T, E> {
+        Ok(value)
+    }
+    fn sharing(&self) -> Sharing<Result<T, E>> {
+        Sharing {
+            share: self.sharing.share,
+            take: self.sharing.take,
+        }
     }
 }
 
@@ -152,68 +161,99 @@ impl<R> ResultProbe<R> {
 
 /// See [`ResultProbe`].
 #[doc(hidden)]
-pub trait ShareClonedErr<E> {
-    fn ok_only(&self) -> OkOnly<E>;
+pub trait ShareClonedErr<R> {
+    fn ok_only(&self) -> OkOnly<R>;
 }
 
-impl<T, E: Clone + Send + Sync + 'static> ShareClonedErr<E> for ResultProbe<Result<T, E>> {
-    fn ok_only(&self) -> OkOnly<E> {
+impl<T, E: Clone + Send + Sync + 'static> ShareClonedErr<Result<T, E>>
+    for ResultProbe<Result<T, E>>
+{
+    fn ok_only(&self) -> OkOnly<Result<T, E>> {
         OkOnly {
-            share: Some(ShareErr {
-                pack: |error| Arc::new(error.clone()),
-                unpack: |shared| shared.downcast_ref::<E>().cloned(),
-            }),
+            sharing: Sharing {
+                share: |result| match result {
+                    Err(error) => Some(Arc::new(error.clone())),
+                    Ok(_) => None,
+                },
+                take: |shared| shared.downcast_ref::<E>().cloned().map(Err),
+            },
         }
     }
 }
 
 /// See [`ResultProbe`].
 #[doc(hidden)]
-pub trait KeepErr<E> {
-    fn ok_only(&self) -> OkOnly<E>;
+pub trait KeepErr<R> {
+    fn ok_only(&self) -> OkOnly<R>;
 }
 
-impl<T, E> KeepErr<E> for &ResultProbe<Result<T, E>> {
-    fn ok_only(&self) -> OkOnly<E> {
+impl<T, E> KeepErr<Result<T, E>> for &ResultProbe<Result<T, E>> {
+    fn ok_only(&self) -> OkOnly<Result<T, E>> {
         OkOnly::unshared()
     }
 }
 
-/// A [`Shape`] whose cached part was checked to be [`Cacheable`], with that part's JSON
-/// codec as function pointers: the cached call then needs no serde bound of its own, so a
-/// type without serde derives is reported once, at [`checked`], not again by the call.
+/// What the cached calls need to know of a return kind, as plain function pointers over
+/// the result `R` and the stored value `V`. No trait projection appears in it, so the
+/// `Send`-ness of a caller's future does not depend on proving one (which fails for
+/// `R = Result<_, Box<dyn Error>>`, whose lifetimes are erased in that proof).
 #[doc(hidden)]
-pub struct Checked<R, S: Shape<R>> {
-    pub(super) shape: S,
-    encode: fn(&S::Value, &str) -> Result<String, CacheError>,
-    decode: fn(&str, &str) -> Result<S::Value, CacheError>,
-    result: PhantomData<fn() -> R>,
+pub struct Checked<R, V> {
+    split: fn(R) -> Result<V, R>,
+    rebuild: fn(V) -> R,
+    share: fn(&R) -> Option<Shared>,
+    take: fn(&(dyn Any + Send + Sync)) -> Option<R>,
+    encode: fn(&V, &str) -> Result<String, CacheError>,
+    decode: fn(&str, &str) -> Result<V, CacheError>,
 }
 
-impl<R, S: Shape<R>> Checked<R, S> {
-    /// The cached part of a result as the JSON stored at `key`.
-    pub(super) fn encode(&self, value: &S::Value, key: &str) -> Result<String, CacheError> {
+impl<R, V> Checked<R, V> {
+    /// See [`Shape::split`].
+    pub fn split(&self, result: R) -> Result<V, R> {
+        (self.split)(result)
+    }
+
+    /// See [`Shape::rebuild`].
+    pub(super) fn rebuild(&self, value: V) -> R {
+        (self.rebuild)(value)
+    }
+
+    /// An uncached result as waiters can share it, when they can.
+    pub(super) fn share(&self, result: &R) -> Option<Shared> {
+        (self.share)(result)
+    }
+
+    /// A result rebuilt from what another call shared.
+    pub(super) fn take_shared(&self, shared: &(dyn Any + Send + Sync)) -> Option<R> {
+        (self.take)(shared)
+    }
+
+    /// A stored value as the JSON stored at `key`.
+    pub(super) fn encode(&self, value: &V, key: &str) -> Result<String, CacheError> {
         (self.encode)(value, key)
     }
 
-    /// The JSON stored at `key` as the cached part of a result.
-    pub(super) fn decode(&self, key: &str, raw: &str) -> Result<S::Value, CacheError> {
+    /// The JSON stored at `key` as a stored value.
+    pub(super) fn decode(&self, key: &str, raw: &str) -> Result<V, CacheError> {
         (self.decode)(key, raw)
     }
 }
 
-/// `shape`, once its cached part is known to be [`Cacheable`]; the macro spans this call at
-/// the cached type, so that is where a missing derive is reported.
+/// `shape`, once its stored value is known to be [`Cacheable`]; the macro spans this call
+/// at the cached type, so that is where a missing derive is reported.
 #[doc(hidden)]
-pub fn checked<R, S>(shape: S) -> Checked<R, S>
+pub fn checked<R, S>(shape: S) -> Checked<R, S::Value>
 where
     S: Shape<R, Value: Cacheable>,
 {
+    let sharing = shape.sharing();
     Checked {
-        shape,
+        split: S::split,
+        rebuild: S::rebuild,
+        share: sharing.share,
+        take: sharing.take,
         encode: Cacheable::encode,
         decode: <S::Value as Cacheable>::decode,
-        result: PhantomData,
     }
 }
 

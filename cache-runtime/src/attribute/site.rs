@@ -60,6 +60,14 @@ impl Site {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Calls `visit` with every site that has run.
+    pub(super) fn each(mut visit: impl FnMut(&'static Site)) {
+        let registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
+        for site in registry.iter() {
+            visit(site);
+        }
+    }
+
     fn snapshot(&self) -> FunctionStats {
         let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         FunctionStats {
@@ -85,7 +93,8 @@ pub struct FunctionStats {
     /// The function's module path and name, as `module_path!()::name`, e.g.
     /// `"my_app::users::get_user"`. Methods are named without their type.
     pub function: &'static str,
-    /// `#[cached]` calls answered from the cache.
+    /// `#[cached]` calls answered from the cache. Each call with the cache in use counts
+    /// once, as a hit or as a miss.
     pub hits: u64,
     /// `#[cached]` calls that found nothing usable in the cache: an absent key, a cache
     /// error, or a stored value that did not decode.
@@ -97,7 +106,8 @@ pub struct FunctionStats {
     /// got its result instead of running the body (in-process single flight).
     pub coalesced: u64,
     /// Cache operations that failed (connection, timeout, a value that did not decode or
-    /// encode) and were carried on without the cache; each one is also logged.
+    /// encode) and were carried on without the cache, including invalidation targets given
+    /// up because the cache was unreachable. Each call logs its failures in one warning.
     pub errors: u64,
     /// Keys and patterns that `#[invalidate]` deleted successfully.
     pub invalidations: u64,

@@ -349,6 +349,12 @@ fn into_utf8(op: Op<'_>, value: Option<Vec<u8>>) -> Result<Option<String>, Cache
 }
 
 impl Cache for RedisCache {
+    /// Clones of a view share its prefix allocation; every view has its own, since views
+    /// with different prefixes hold different entries.
+    fn identity(&self) -> usize {
+        Arc::as_ptr(&self.prefix).cast::<u8>() as usize
+    }
+
     async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
         let op = Op::on_key("GET", ErrorCode::Get, key);
         // Bytes first: redis-rs's own conversion error would quote the stored value.
