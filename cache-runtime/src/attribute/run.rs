@@ -191,7 +191,7 @@ pub async fn invalidate<C: Cache>(site: &'static Site, cache: &C, targets: &[Tar
             function = site.function(),
             code = error.code().as_str(),
             target = %target,
-            skipped = %Targets(skipped),
+            skipped = (!skipped.is_empty()).then(|| tracing::field::display(Targets(skipped))),
             error = %error,
             "cache invalidation failed; the entries may be served until their TTL ends"
         );
