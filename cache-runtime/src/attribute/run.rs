@@ -38,11 +38,12 @@ where
         Site::count(&site.hits);
         return result;
     }
-    let mut missed = Once::default();
+    // A call counts once, as a hit or a miss, however it goes round the loop.
+    let mut outcome = Once::default();
     loop {
         match site.flights.join(cache.identity(), &key) {
             Role::Waiter(flight) => {
-                missed.count(&site.misses);
+                outcome.count(&site.misses);
                 match flight.wait().await {
                     Landed::Json(raw) => {
                         if let Ok(value) = shape.decode(&key, raw) {
@@ -71,11 +72,11 @@ where
                     && let Some(raw) = read_raw(site, cache, &key, &mut trouble).await
                     && let Some(result) = decode(site, &key, &raw, &shape, &mut trouble)
                 {
-                    Site::count(&site.hits);
+                    outcome.count(&site.hits);
                     leader.land(Landed::Json(raw.into()));
                     return result;
                 }
-                missed.count(&site.misses);
+                outcome.count(&site.misses);
                 Site::count(&site.loads);
                 let value = match shape.split(body.await) {
                     Ok(value) => value,
@@ -109,7 +110,7 @@ where
     shape.rebuild(value)
 }
 
-/// Counts a call once, however many times it goes round the loop.
+/// Counts a call once: only the first of its `count`s counts.
 #[derive(Default)]
 struct Once(bool);
 
