@@ -233,6 +233,11 @@ async fn retry(id: u64) -> Result<u64, NotFound> {
     }
 }
 
+/// A one-expression body on one line (kept so: `unused_braces` looks at one-line bodies).
+#[rustfmt::skip]
+#[cached(key = "lints:double:{x}")]
+async fn double(x: u32) -> u32 { x * 2 }
+
 #[tokio::test]
 async fn annotated_functions_run() {
     assert_eq!(user(1).await, Ok(load(1)));
@@ -243,6 +248,7 @@ async fn annotated_functions_run() {
     assert_eq!(names("n", 2).await, ["n0", "n1"]);
     assert_eq!(answer().await, 42);
     assert_eq!(retry(3).await, Ok(3));
+    assert_eq!(double(4).await, 8);
     assert_eq!(parsed(" 7 ").await, Ok(7));
     assert!(parsed("x").await.is_err());
     assert_eq!(weighted(&load(3), |id| id * 2).await, 6);

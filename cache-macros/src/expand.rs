@@ -116,6 +116,9 @@ impl<'a> Frame<'a> {
         }
         let return_type = &self.return_type;
         let fake = local("fake_return");
+        // The statements, not the block: a one-expression body in braces of its own would
+        // be flagged by `unused_braces`.
+        let stmts = &block.stmts;
         quote! {
             async {
                 #[allow(
@@ -131,7 +134,7 @@ impl<'a> Frame<'a> {
                     let #fake: #return_type = loop {};
                     return #fake;
                 }
-                #block
+                #(#stmts)*
             }
         }
     }
@@ -337,7 +340,7 @@ fn cached(function: &ItemFn, args: &Args, errors: &mut Errors) -> TokenStream {
     frame.emit(quote! {
         #site
         #binding
-        let #enabled_var: bool = #enabled;
+        let #enabled_var: ::core::primitive::bool = #enabled;
         let #key_var = if #enabled_var { #key } else { ::std::string::String::new() };
         let #ttl_var = #ttl;
         let #cache_var = #cache;

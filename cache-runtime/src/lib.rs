@@ -24,6 +24,8 @@ pub use error::{BoxError, CacheError, ErrorCode};
 pub use global::{from_env, global, set_global_default};
 pub use memory::{DEFAULT_MAX_CAPACITY, MemoryCache, MemoryCacheBuilder};
 pub use port::Cache;
+#[doc(hidden)]
+pub use port::Identity;
 #[cfg(feature = "redis")]
 pub use redis_cache::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_OP_TIMEOUT, DEFAULT_SCAN_COUNT, RedisCache, RedisCacheBuilder,
@@ -55,4 +57,5 @@ pub mod __private {
         invalidate, invalidate_skipped, key_part, put, put_split, ttl,
     };
     pub use crate::global::global;
+    pub use crate::port::Identity;
 }

@@ -10,7 +10,7 @@ use moka::future::Cache as Store;
 use moka::ops::compute::{CompResult, Op};
 
 use crate::error::{CacheError, ErrorCode};
-use crate::port::Cache;
+use crate::port::{Cache, Identity};
 use crate::{counter, expiry, glob};
 
 /// How many entries a [`MemoryCache`] holds by default before it starts evicting.
@@ -49,6 +49,8 @@ pub struct MemoryCache {
     store: Store<String, Entry>,
     prefix: Arc<str>,
     escaped_prefix: Arc<str>,
+    /// Shared by this view's clones; each view has its own.
+    identity: Identity,
 }
 
 /// Builds a [`MemoryCache`] with a capacity or a prefix.
@@ -172,6 +174,7 @@ impl MemoryCache {
             store,
             prefix: prefix.into(),
             escaped_prefix: glob::escape(prefix).into(),
+            identity: Identity::fresh(),
         }
     }
 
@@ -233,10 +236,10 @@ impl MemoryCache {
 }
 
 impl Cache for MemoryCache {
-    /// Clones of a view share its prefix allocation; every view has its own, since views
-    /// with different prefixes hold different entries.
-    fn identity(&self) -> usize {
-        Arc::as_ptr(&self.prefix).cast::<u8>() as usize
+    /// Clones of a view share it; every view has its own, since views with different
+    /// prefixes hold different entries.
+    fn identity(&self) -> Identity {
+        self.identity
     }
 
     async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {

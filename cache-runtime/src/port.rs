@@ -113,21 +113,23 @@ pub trait Cache: Send + Sync {
     ) -> impl Future<Output = Result<(), CacheError>> + Send;
 
     /// Which store this handle reaches, for in-process single flight: concurrent
-    /// `#[cached]` misses share a load only when their caches have the same identity.
+    /// `#[cached]` misses share a load, and an `#[invalidate]` marks loads stale, only
+    /// between caches of the same identity.
     ///
     /// The default is the address of `self`, or for a zero-sized adapter (which has no
-    /// address of its own) the address of its type's name: different types, different
-    /// identities. Handles that forward to another cache (`&C`, `Arc<C>`,
-    /// [`SharedCache`](crate::SharedCache)) return that cache's identity, and the adapters
-    /// of this crate that of the state their clones share. Two handles onto one store may
-    /// differ (their calls then simply do not share loads); two different stores never
-    /// compare equal while both are alive.
+    /// address of its own) its type's name. Handles that forward to another cache (`&C`,
+    /// `Arc<C>`, [`SharedCache`](crate::SharedCache)) return that cache's identity, and the
+    /// adapters of this crate one that their clones share and every view has its own. Two
+    /// handles onto one store may differ (their calls then simply do not share loads); two
+    /// different stores never compare equal while both are alive. An adapter whose clones
+    /// reach the same store can return a shared [`Identity::View`] from
+    /// [`Identity::fresh`].
     #[doc(hidden)]
-    fn identity(&self) -> usize {
+    fn identity(&self) -> Identity {
         if std::mem::size_of_val(self) == 0 {
-            return std::any::type_name::<Self>().as_ptr() as usize;
+            return Identity::Type(std::any::type_name::<Self>());
         }
-        (self as *const Self).cast::<()>() as usize
+        Identity::Address((self as *const Self).cast::<()>() as usize)
     }
 
     /// The value at `key` decoded from JSON.
@@ -159,5 +161,26 @@ pub trait Cache: Send + Sync {
             let raw = codec::encode(key, value)?;
             self.set(key, &raw, ttl).await
         }
+    }
+}
+
+/// What [`Cache::identity`] returns: which store a handle reaches.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Identity {
+    /// The address of the handle itself.
+    Address(usize),
+    /// A zero-sized adapter, by its type's name (compared by contents, so the same type
+    /// is the same identity in every crate).
+    Type(&'static str),
+    /// A view made by [`Identity::fresh`], shared by the view's clones.
+    View(u64),
+}
+
+impl Identity {
+    /// An identity no other view has.
+    pub fn fresh() -> Identity {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        Identity::View(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
     }
 }

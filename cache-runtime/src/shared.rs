@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::CacheError;
-use crate::port::Cache;
+use crate::port::{Cache, Identity};
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, CacheError>> + Send + 'a>>;
 
@@ -57,7 +57,7 @@ impl std::fmt::Debug for SharedCache {
 /// The object-safe twin of [`Cache`], implemented for every cache, so that [`SharedCache`]
 /// can hold one behind a pointer.
 trait DynCache: Send + Sync {
-    fn identity(&self) -> usize;
+    fn identity(&self) -> Identity;
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Option<String>>;
     fn set<'a>(&'a self, key: &'a str, value: &'a str, ttl: Option<Duration>) -> BoxFuture<'a, ()>;
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, bool>;
@@ -81,7 +81,7 @@ trait DynCache: Send + Sync {
 }
 
 impl<C: Cache> DynCache for C {
-    fn identity(&self) -> usize {
+    fn identity(&self) -> Identity {
         Cache::identity(self)
     }
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Option<String>> {
@@ -137,7 +137,7 @@ impl<C: Cache> DynCache for C {
 /// they let the returned future borrow `self` and the arguments for different lifetimes.
 macro_rules! forward_cache {
     ($Trait:ident, |$this:ident| $target:expr) => {
-        fn identity(&self) -> usize {
+        fn identity(&self) -> Identity {
             let $this = self;
             $Trait::identity($target)
         }

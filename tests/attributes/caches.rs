@@ -15,6 +15,9 @@ use cache_aside::{CacheError, MemoryCache, SharedCache, cache_put, cached, inval
 pub struct Recording {
     inner: MemoryCache,
     log: Mutex<Vec<String>>,
+    /// When set, a `set` signals the first `Notify` and waits for the second before it
+    /// writes: a write held in flight.
+    set_gate: Mutex<Option<(Arc<tokio::sync::Notify>, Arc<tokio::sync::Notify>)>>,
 }
 
 impl Recording {
@@ -40,7 +43,14 @@ impl Cache for Recording {
         ttl: Option<Duration>,
     ) -> impl Future<Output = Result<(), CacheError>> + Send {
         self.note("set", key);
-        self.inner.set(key, value, ttl)
+        let gate = self.set_gate.lock().unwrap().take();
+        async move {
+            if let Some((entered, release)) = gate {
+                entered.notify_one();
+                release.notified().await;
+            }
+            self.inner.set(key, value, ttl).await
+        }
     }
     fn delete(&self, key: &str) -> impl Future<Output = Result<bool, CacheError>> + Send {
         self.note("delete", key);
@@ -420,4 +430,59 @@ async fn calls_on_different_caches_do_not_share_a_load() {
         Some(r#""globex user 1""#),
         "globex's cache was filled"
     );
+}
+
+/// A record whose reads are cached and whose writes invalidate them.
+struct Record {
+    cache: Recording,
+    value: Mutex<u32>,
+}
+
+impl Record {
+    #[cached(key = "gated:record", cache = self.cache)]
+    async fn read(&self) -> u32 {
+        *self.value.lock().unwrap()
+    }
+
+    #[invalidate(key = "gated:record", cache = self.cache)]
+    async fn write(&self, value: u32) {
+        *self.value.lock().unwrap() = value;
+    }
+}
+
+/// An invalidation that runs while a load's write is on its way (after the load checked
+/// for invalidations, before its value landed) must still win: the load undoes its write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalidation_during_a_loads_write_wins() {
+    let record = Arc::new(Record {
+        cache: Recording::default(),
+        value: Mutex::new(1),
+    });
+    let (entered, release) = (
+        Arc::new(tokio::sync::Notify::new()),
+        Arc::new(tokio::sync::Notify::new()),
+    );
+    *record.cache.set_gate.lock().unwrap() = Some((Arc::clone(&entered), Arc::clone(&release)));
+
+    let load = tokio::spawn({
+        let record = Arc::clone(&record);
+        async move { record.read().await }
+    });
+    let bound = Duration::from_secs(5);
+    tokio::time::timeout(bound, entered.notified())
+        .await
+        .expect("the load's write starting");
+    record.write(2).await;
+    release.notify_one();
+    let loaded = tokio::time::timeout(bound, load)
+        .await
+        .expect("the load")
+        .unwrap();
+    assert_eq!(loaded, 1, "the load read before the write");
+    assert_eq!(
+        record.cache.inner.get("gated:record").await.unwrap(),
+        None,
+        "the older value does not outlive the invalidation"
+    );
+    assert_eq!(record.read().await, 2);
 }

@@ -12,6 +12,8 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use tokio::sync::Notify;
 
+use crate::port::Identity;
+
 /// What a leader's call ended with, as its waiters receive it.
 pub(super) enum Landed {
     /// A value, as the JSON that was (or would have been) stored.
@@ -50,7 +52,7 @@ impl Flight {
 /// What a flight is for: a key in one cache (by its [`Cache::identity`]).
 ///
 /// [`Cache::identity`]: crate::Cache::identity
-type FlightKey = (usize, String);
+type FlightKey = (Identity, String);
 
 /// The flights of one site, by cache and key.
 pub(crate) struct Flights {
@@ -79,7 +81,7 @@ impl Flights {
 
     /// How many callers wait on the flight for `key`.
     #[cfg(test)]
-    pub(super) fn waiters(&self, cache: usize, key: &str) -> usize {
+    pub(super) fn waiters(&self, cache: Identity, key: &str) -> usize {
         // One reference is the map's, one the leader's; the rest are waiters'.
         self.map()
             .get(&(cache, key.to_owned()))
@@ -88,7 +90,7 @@ impl Flights {
 
     /// Joins the flight for `key` in the cache of identity `cache`, or starts one and
     /// leads it.
-    pub(super) fn join(&self, cache: usize, key: &str) -> Role<'_> {
+    pub(super) fn join(&self, cache: Identity, key: &str) -> Role<'_> {
         let key = (cache, key.to_owned());
         let mut map = self.map();
         if let Some(flight) = map.get(&key) {
@@ -109,7 +111,7 @@ impl Flights {
 
     /// Marks the flights of the cache of identity `cache` whose keys `invalidated` matches
     /// as stale, and forgets them, so that callers from now on load afresh.
-    pub(super) fn invalidate(&self, cache: usize, invalidated: impl Fn(&str) -> bool) {
+    pub(super) fn invalidate(&self, cache: Identity, invalidated: impl Fn(&str) -> bool) {
         let Some(by_key) = self.by_key.get() else {
             return;
         };

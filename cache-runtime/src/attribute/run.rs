@@ -94,6 +94,15 @@ where
                 leader.land(Landed::Json(Arc::clone(&raw)));
                 if !leader.is_stale() {
                     write(site, cache, &key, &raw, ttl, &mut trouble).await;
+                    // An invalidation (or a put) that came during the write may have run
+                    // before it landed: then the write is undone. The flight is marked
+                    // before the invalidation deletes, so one of the two sees the other.
+                    if leader.is_stale()
+                        && trouble.usable
+                        && let Err(error) = cache.delete(&key).await
+                    {
+                        trouble.record(site, &key, "delete of an overtaken value", &error);
+                    }
                 }
                 return shape.rebuild(value);
             }
@@ -147,9 +156,18 @@ pub async fn put<C: Cache, R, V>(
 ) -> R {
     let mut trouble = Trouble::default();
     if let Some(raw) = encode(site, key, shape, &value, &mut trouble) {
+        overtake(cache, |loading| loading == key);
         write(site, cache, key, &raw, ttl, &mut trouble).await;
     }
     shape.rebuild(value)
+}
+
+/// Marks the in-flight loads of `cache` whose keys `covers` matches as stale, before a
+/// write or a deletion of those keys: they may have read the data before the change that
+/// this write or deletion follows, so they must not store it, nor be joined from now on.
+fn overtake<C: Cache>(cache: &C, covers: impl Fn(&str) -> bool) {
+    let identity = cache.identity();
+    Site::each(|site| site.flights.invalidate(identity, &covers));
 }
 
 /// One deletion asked for by `#[invalidate]`, rendered before the body ran.
@@ -165,13 +183,7 @@ pub enum Target {
 pub async fn invalidate<C: Cache>(site: &'static Site, cache: &C, targets: &[Target]) {
     invalidate_skipped(site);
     for (at, target) in targets.iter().enumerate() {
-        // In-flight loads of these keys may have read the data before the write that this
-        // invalidation follows: they must not store it, nor be joined from now on.
-        Site::each(|other| {
-            other
-                .flights
-                .invalidate(cache.identity(), |key| target.covers(key));
-        });
+        overtake(cache, |key| target.covers(key));
         let outcome = match target {
             Target::Key(key) => cache.delete(key).await.map(drop),
             Target::Pattern(pattern) => cache.delete_pattern(pattern).await.map(drop),

@@ -18,7 +18,7 @@ pub use builder::{
 use key::PrefixedKey;
 
 use crate::error::{CacheError, ErrorCode};
-use crate::port::Cache;
+use crate::port::{Cache, Identity};
 use crate::{expiry, glob};
 
 /// A cache in Redis: the production adapter.
@@ -59,6 +59,8 @@ pub struct RedisCache {
     connection: Arc<Connection>,
     prefix: Arc<str>,
     escaped_prefix: Arc<str>,
+    /// Shared by this view's clones; each view has its own.
+    identity: Identity,
 }
 
 /// What all views of one Redis cache share.
@@ -305,6 +307,7 @@ impl RedisCache {
             connection,
             prefix: prefix.into(),
             escaped_prefix: glob::escape(prefix).into(),
+            identity: Identity::fresh(),
         }
     }
 
@@ -349,10 +352,10 @@ fn into_utf8(op: Op<'_>, value: Option<Vec<u8>>) -> Result<Option<String>, Cache
 }
 
 impl Cache for RedisCache {
-    /// Clones of a view share its prefix allocation; every view has its own, since views
-    /// with different prefixes hold different entries.
-    fn identity(&self) -> usize {
-        Arc::as_ptr(&self.prefix).cast::<u8>() as usize
+    /// Clones of a view share it; every view has its own, since views with different
+    /// prefixes hold different entries.
+    fn identity(&self) -> Identity {
+        self.identity
     }
 
     async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
