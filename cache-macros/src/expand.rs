@@ -104,39 +104,43 @@ impl<'a> Frame<'a> {
         }
     }
 
-    /// The original body as a future of the return type. It is a block of its own, so that
-    /// a `return` in it ends the body, not the wrapper; it is not `move`, so it borrows the
-    /// parameters like the original body did. The never-taken `return` of a value of the
-    /// return type (as `#[tracing::instrument]` does) makes it the block's expected type,
-    /// so the body's `?`, `return` and tail coerce to it as in the original function.
-    fn body(&self) -> TokenStream {
+    /// The original body as a future of the return type: a statement to put first in the
+    /// function, and the future's expression.
+    ///
+    /// The body is an async block of its own, so that a `return` in it ends the body, not
+    /// the wrapper; it is not `move`, so it borrows the parameters like the original body
+    /// did. A never-taken `return` of a value of the return type (as
+    /// `#[tracing::instrument]` does) makes that type the block's expected type, so the
+    /// body's `?`, `return` and tail coerce to it as in the original function. The value
+    /// comes from a closure declared outside the block, where items that the body declares
+    /// (`use`, `struct`) cannot change what the return type names. The body's statements
+    /// are spliced into the block (a one-expression body in braces of its own would trip
+    /// `unused_braces`), and the block takes the body's braces' span, so its tail drops its
+    /// temporaries by the rules of the user's edition.
+    fn body(&self) -> (TokenStream, TokenStream) {
         let block = &self.function.block;
         if item::mentions_impl_trait(&self.return_type) {
-            return quote!(async #block);
+            return (TokenStream::new(), quote!(async #block));
         }
         let return_type = &self.return_type;
         let fake = local("fake_return");
-        // The statements, not the block: a one-expression body in braces of its own would
-        // be flagged by `unused_braces`.
+        let setup = quote! {
+            #[allow(unknown_lints, clippy::empty_loop, clippy::diverging_sub_expression)]
+            let #fake = || -> #return_type { loop {} };
+        };
         let stmts = &block.stmts;
-        quote! {
-            async {
-                #[allow(
-                    unknown_lints,
-                    unreachable_code,
-                    clippy::diverging_sub_expression,
-                    clippy::empty_loop,
-                    clippy::let_unit_value,
-                    clippy::needless_return,
-                    clippy::unreachable
-                )]
+        let mut braces = proc_macro2::Group::new(
+            proc_macro2::Delimiter::Brace,
+            quote! {
+                #[allow(unknown_lints, unreachable_code, clippy::needless_return)]
                 if false {
-                    let #fake: #return_type = loop {};
-                    return #fake;
+                    return #fake();
                 }
                 #(#stmts)*
-            }
-        }
+            },
+        );
+        braces.set_span(block.brace_token.span.join());
+        (setup, quote!(async #braces))
     }
 
     /// The function again, with `body` for a body.
@@ -327,7 +331,7 @@ fn cached(function: &ItemFn, args: &Args, errors: &mut Errors) -> TokenStream {
     let Shape { binding, checked } = frame.shape(args, errors);
     let cache = frame.cache(args);
     let ttl = ttl(args, private);
-    let body = frame.body();
+    let (body_setup, body) = frame.body();
     let enabled = args.condition.as_ref().map_or_else(
         || quote!(true),
         |condition| quote_spanned!(condition.span()=> #condition),
@@ -338,6 +342,7 @@ fn cached(function: &ItemFn, args: &Args, errors: &mut Errors) -> TokenStream {
     // The arguments are bound first, so that their temporaries (a lock guard in a `ttl`
     // expression, say) are dropped before the body runs.
     frame.emit(quote! {
+        #body_setup
         #site
         #binding
         let #enabled_var: ::core::primitive::bool = #enabled;
@@ -357,7 +362,7 @@ fn cache_put(function: &ItemFn, args: &Args, errors: &mut Errors) -> TokenStream
     let Shape { binding, checked } = frame.shape(args, errors);
     let cache = frame.cache(args);
     let ttl = ttl(args, private);
-    let body = frame.body();
+    let (body_setup, body) = frame.body();
     let [
         site_var,
         key_var,
@@ -374,6 +379,7 @@ fn cache_put(function: &ItemFn, args: &Args, errors: &mut Errors) -> TokenStream
     // Only the stored part of the result is held across the write, so an `Err` that is
     // not `Send` does not make the function's future `!Send`.
     frame.emit(quote! {
+        #body_setup
         #site
         #binding
         let #checked_var = #checked;
@@ -411,7 +417,7 @@ fn invalidate(function: &ItemFn, args: &Args, errors: &mut Errors) -> TokenStrea
         .collect();
     let site = frame.site();
     let cache = frame.cache(args);
-    let body = frame.body();
+    let (body_setup, body) = frame.body();
     let [site_var, targets_var, output, value, error] =
         ["site", "targets", "output", "value", "error"].map(local);
     let (cache_var, cache_argument) = (local("cache"), cache_argument(args));
@@ -440,6 +446,7 @@ fn invalidate(function: &ItemFn, args: &Args, errors: &mut Errors) -> TokenStrea
         },
     };
     frame.emit(quote! {
+        #body_setup
         #site
         let #targets_var = [#(#targets),*];
         #after

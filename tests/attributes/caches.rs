@@ -486,3 +486,92 @@ async fn an_invalidation_during_a_loads_write_wins() {
     );
     assert_eq!(record.read().await, 2);
 }
+
+/// A record whose first read fails with an error that cannot be shared, so that a waiting
+/// read runs the body on its own, outside any flight.
+struct Flaky {
+    cache: MemoryCache,
+    value: Mutex<u32>,
+    runs: AtomicUsize,
+    first_entered: tokio::sync::Notify,
+    first_go: tokio::sync::Notify,
+    second_entered: tokio::sync::Notify,
+    second_go: tokio::sync::Notify,
+}
+
+impl Flaky {
+    #[cached(key = "flaky:record", cache = self.cache)]
+    async fn read_flaky(&self) -> std::io::Result<u32> {
+        let value = *self.value.lock().unwrap();
+        if self.runs.fetch_add(1, Ordering::SeqCst) == 0 {
+            self.first_entered.notify_one();
+            self.first_go.notified().await;
+            return Err(std::io::Error::other("the first read fails"));
+        }
+        self.second_entered.notify_one();
+        self.second_go.notified().await;
+        Ok(value)
+    }
+
+    #[invalidate(key = "flaky:record", cache = self.cache)]
+    async fn write_flaky(&self, value: u32) {
+        *self.value.lock().unwrap() = value;
+    }
+}
+
+/// A waiter that loads on its own (its leader's `io::Error` cannot be shared) is not in any
+/// flight; an invalidation during its load must still keep its older value out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalidation_during_a_load_outside_a_flight_wins() {
+    let flaky = Arc::new(Flaky {
+        cache: MemoryCache::new(),
+        value: Mutex::new(1),
+        runs: AtomicUsize::new(0),
+        first_entered: tokio::sync::Notify::new(),
+        first_go: tokio::sync::Notify::new(),
+        second_entered: tokio::sync::Notify::new(),
+        second_go: tokio::sync::Notify::new(),
+    });
+    let bound = Duration::from_secs(5);
+    let misses =
+        || cache_aside::stats_for("attributes::caches::read_flaky").map_or(0, |stats| stats.misses);
+    let leader = tokio::spawn({
+        let flaky = Arc::clone(&flaky);
+        async move { flaky.read_flaky().await.is_err() }
+    });
+    tokio::time::timeout(bound, flaky.first_entered.notified())
+        .await
+        .expect("the first read loading");
+    let waiter = tokio::spawn({
+        let flaky = Arc::clone(&flaky);
+        async move { flaky.read_flaky().await.ok() }
+    });
+    crate::backend::eventually(bound, "the second read waiting", || async { misses() >= 2 }).await;
+
+    flaky.first_go.notify_one();
+    tokio::time::timeout(bound, flaky.second_entered.notified())
+        .await
+        .expect("the second read loading on its own");
+    flaky.write_flaky(2).await;
+    flaky.second_go.notify_one();
+
+    assert!(
+        tokio::time::timeout(bound, leader)
+            .await
+            .expect("the first read")
+            .unwrap()
+    );
+    let second = tokio::time::timeout(bound, waiter)
+        .await
+        .expect("the second read");
+    assert_eq!(
+        second.unwrap(),
+        Some(1),
+        "the second read started before the write"
+    );
+    assert_eq!(
+        flaky.cache.get("flaky:record").await.unwrap(),
+        None,
+        "the older value does not outlive the invalidation"
+    );
+}

@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::flight::{Landed, Role};
@@ -108,23 +109,38 @@ where
             }
         }
     }
+    // A load of its own, outside any flight, so no invalidation can mark it: it watches
+    // the count of invalidations instead, and gives up its write if any came meanwhile.
     Site::count(&site.loads);
+    let overtaken = OVERTAKEN.load(Ordering::SeqCst);
     let value = match shape.split(body.await) {
         Ok(value) => value,
         Err(uncached) => return uncached,
     };
-    if let Some(raw) = encode(site, &key, &shape, &value, &mut trouble) {
+    if let Some(raw) = encode(site, &key, &shape, &value, &mut trouble)
+        && OVERTAKEN.load(Ordering::SeqCst) == overtaken
+    {
         write(site, cache, &key, &raw, ttl, &mut trouble).await;
+        if OVERTAKEN.load(Ordering::SeqCst) != overtaken
+            && trouble.usable
+            && let Err(error) = cache.delete(&key).await
+        {
+            trouble.record(site, &key, "delete of an overtaken value", &error);
+        }
     }
     shape.rebuild(value)
 }
+
+/// How many in-process invalidations and puts have started: bumped before they mark
+/// in-flight loads and touch the cache.
+static OVERTAKEN: AtomicU64 = AtomicU64::new(0);
 
 /// Counts a call once: only the first of its `count`s counts.
 #[derive(Default)]
 struct Once(bool);
 
 impl Once {
-    fn count(&mut self, counter: &std::sync::atomic::AtomicU64) {
+    fn count(&mut self, counter: &AtomicU64) {
         if !std::mem::replace(&mut self.0, true) {
             Site::count(counter);
         }
@@ -166,6 +182,7 @@ pub async fn put<C: Cache, R, V>(
 /// write or a deletion of those keys: they may have read the data before the change that
 /// this write or deletion follows, so they must not store it, nor be joined from now on.
 fn overtake<C: Cache>(cache: &C, covers: impl Fn(&str) -> bool) {
+    OVERTAKEN.fetch_add(1, Ordering::SeqCst);
     let identity = cache.identity();
     Site::each(|site| site.flights.invalidate(identity, &covers));
 }

@@ -46,6 +46,15 @@ async fn forget(id: u32) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
+// Items that the body declares do not change what the return type names: this `use`
+// brings `io::Result` into the body, which takes one type argument.
+#[cached(key = "g:{x}")]
+async fn glob(x: u32) -> Result<u32, String> {
+    use std::io::*;
+    let _ = stdin;
+    Ok(x)
+}
+
 struct Named {
     name: String,
 }
@@ -77,6 +86,7 @@ async fn main() {
     assert_eq!(assert_send(write(2)).await.unwrap(), 2);
     assert!(assert_send(forget(0)).await.is_err());
     assert_send(forget(2)).await.unwrap();
+    assert_eq!(glob(3).await, Ok(3));
     let named = Named { name: "ada".into() };
     assert_eq!(named.bytes(1).await.as_deref(), Some(&[1_u8, 2, 3][..]));
     assert_eq!(named.name(0).await, Some("ada"));
