@@ -93,18 +93,8 @@ where
                 };
                 // The waiters get the value before the write, so they do not wait for it.
                 leader.land(Landed::Json(Arc::clone(&raw)));
-                if !leader.is_stale() {
-                    write(site, cache, &key, &raw, ttl, &mut trouble).await;
-                    // An invalidation (or a put) that came during the write may have run
-                    // before it landed: then the write is undone. The flight is marked
-                    // before the invalidation deletes, so one of the two sees the other.
-                    if leader.is_stale()
-                        && trouble.usable
-                        && let Err(error) = cache.delete(&key).await
-                    {
-                        trouble.record(site, &key, "delete of an overtaken value", &error);
-                    }
-                }
+                let stale = || leader.is_stale();
+                write_unless_overtaken(site, cache, &key, &raw, ttl, &mut trouble, stale).await;
                 return shape.rebuild(value);
             }
         }
@@ -117,16 +107,9 @@ where
         Ok(value) => value,
         Err(uncached) => return uncached,
     };
-    if let Some(raw) = encode(site, &key, &shape, &value, &mut trouble)
-        && OVERTAKEN.load(Ordering::SeqCst) == overtaken
-    {
-        write(site, cache, &key, &raw, ttl, &mut trouble).await;
-        if OVERTAKEN.load(Ordering::SeqCst) != overtaken
-            && trouble.usable
-            && let Err(error) = cache.delete(&key).await
-        {
-            trouble.record(site, &key, "delete of an overtaken value", &error);
-        }
+    if let Some(raw) = encode(site, &key, &shape, &value, &mut trouble) {
+        let stale = || OVERTAKEN.load(Ordering::SeqCst) != overtaken;
+        write_unless_overtaken(site, cache, &key, &raw, ttl, &mut trouble, stale).await;
     }
     shape.rebuild(value)
 }
@@ -290,6 +273,19 @@ impl Default for Trouble {
 }
 
 impl Trouble {
+    /// The value of `result`, or `None` with its error recorded.
+    fn keep<T>(
+        &mut self,
+        site: &Site,
+        key: &str,
+        what: &str,
+        result: Result<T, CacheError>,
+    ) -> Option<T> {
+        result
+            .inspect_err(|error| self.record(site, key, what, error))
+            .ok()
+    }
+
     fn record(&mut self, site: &Site, key: &str, what: &str, error: &CacheError) {
         Site::count(&site.errors);
         if error.is_connection() || error.is_timeout() {
@@ -325,13 +321,9 @@ async fn read_raw<C: Cache>(
     key: &str,
     trouble: &mut Trouble,
 ) -> Option<String> {
-    match cache.get(key).await {
-        Ok(raw) => raw,
-        Err(error) => {
-            trouble.record(site, key, "read", &error);
-            None
-        }
-    }
+    trouble
+        .keep(site, key, "read", cache.get(key).await)
+        .flatten()
 }
 
 /// A stored value that does not decode (corrupt, or another type since a deploy) is a miss;
@@ -343,13 +335,8 @@ fn decode<R, V>(
     shape: &Checked<R, V>,
     trouble: &mut Trouble,
 ) -> Option<R> {
-    match shape.decode(key, raw) {
-        Ok(value) => Some(shape.rebuild(value)),
-        Err(error) => {
-            trouble.record(site, key, "decode", &error);
-            None
-        }
-    }
+    let value = trouble.keep(site, key, "decode", shape.decode(key, raw))?;
+    Some(shape.rebuild(value))
 }
 
 /// The JSON of a value to store; a failure is counted and logged.
@@ -360,12 +347,30 @@ fn encode<R, V>(
     value: &V,
     trouble: &mut Trouble,
 ) -> Option<Arc<str>> {
-    match shape.encode(value, key) {
-        Ok(raw) => Some(raw.into()),
-        Err(error) => {
-            trouble.record(site, key, "encode", &error);
-            None
-        }
+    let raw = trouble.keep(site, key, "encode", shape.encode(value, key))?;
+    Some(raw.into())
+}
+
+/// Writes `raw` unless `overtaken` says an invalidation or a put of the key came during the
+/// load. One that comes during the write may have run before the write landed: then the
+/// write is undone. Loads are marked before the invalidation deletes, so one of the two
+/// sees the other.
+async fn write_unless_overtaken<C: Cache>(
+    site: &Site,
+    cache: &C,
+    key: &str,
+    raw: &str,
+    ttl: Option<Duration>,
+    trouble: &mut Trouble,
+    overtaken: impl Fn() -> bool,
+) {
+    if overtaken() || !trouble.usable {
+        return;
+    }
+    trouble.keep(site, key, "write", cache.set(key, raw, ttl).await);
+    if overtaken() && trouble.usable {
+        let undone = cache.delete(key).await;
+        trouble.keep(site, key, "delete of an overtaken value", undone);
     }
 }
 
@@ -377,11 +382,8 @@ async fn write<C: Cache>(
     ttl: Option<Duration>,
     trouble: &mut Trouble,
 ) {
-    if !trouble.usable {
-        return;
-    }
-    if let Err(error) = cache.set(key, raw, ttl).await {
-        trouble.record(site, key, "write", &error);
+    if trouble.usable {
+        trouble.keep(site, key, "write", cache.set(key, raw, ttl).await);
     }
 }
 
