@@ -364,10 +364,10 @@ async fn write_unless_overtaken<C: Cache>(
     trouble: &mut Trouble,
     overtaken: impl Fn() -> bool,
 ) {
-    if overtaken() || !trouble.usable {
+    if overtaken() {
         return;
     }
-    trouble.keep(site, key, "write", cache.set(key, raw, ttl).await);
+    write(site, cache, key, raw, ttl, trouble).await;
     if overtaken() && trouble.usable {
         let undone = cache.delete(key).await;
         trouble.keep(site, key, "delete of an overtaken value", undone);
