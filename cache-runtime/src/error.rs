@@ -45,6 +45,13 @@ pub enum ErrorCode {
     Config,
     /// The process-wide default cache was already chosen.
     AlreadyInitialized,
+    /// The operation was not sent: the cache's circuit breaker is open after repeated
+    /// connection failures, or deletions that failed are waiting to be replayed.
+    CircuitOpen,
+    /// A value was longer than the cache's `max_value_size`, so it was not stored.
+    ValueTooLarge,
+    /// A key (with its prefix) was longer than the cache's `max_key_size`.
+    KeyTooLarge,
 }
 
 impl ErrorCode {
@@ -66,6 +73,9 @@ impl ErrorCode {
             Self::Json => "CACHE_JSON_ERROR",
             Self::Config => "CACHE_CONFIG_ERROR",
             Self::AlreadyInitialized => "CACHE_ALREADY_INITIALIZED",
+            Self::CircuitOpen => "CACHE_CIRCUIT_OPEN",
+            Self::ValueTooLarge => "CACHE_VALUE_TOO_LARGE",
+            Self::KeyTooLarge => "CACHE_KEY_TOO_LARGE",
         }
     }
 }
@@ -88,6 +98,7 @@ pub struct CacheError {
     key: Option<String>,
     pattern: Option<String>,
     source: Option<BoxError>,
+    queued: bool,
 }
 
 impl CacheError {
@@ -99,6 +110,7 @@ impl CacheError {
             key: None,
             pattern: None,
             source: None,
+            queued: false,
         }
     }
 
@@ -151,6 +163,30 @@ impl CacheError {
     /// True when the operation ran out of time.
     pub fn is_timeout(&self) -> bool {
         self.code == ErrorCode::Timeout
+    }
+
+    /// True when the operation was not sent because the cache's circuit breaker is open.
+    pub fn is_circuit_open(&self) -> bool {
+        self.code == ErrorCode::CircuitOpen
+    }
+
+    /// True when the store is out of reach for now (a connection error, a timeout or an
+    /// open breaker): the next operations would most likely fail the same way.
+    pub fn is_unavailable(&self) -> bool {
+        self.is_connection() || self.is_timeout() || self.is_circuit_open()
+    }
+
+    /// True for a deletion that failed but that the adapter recorded: it deletes the same
+    /// entries once the store is reachable again, before serving any read.
+    pub fn is_queued(&self) -> bool {
+        self.queued
+    }
+
+    /// Marks a failed deletion as recorded for replay; see [`is_queued`](Self::is_queued).
+    #[must_use]
+    pub fn queued(mut self) -> Self {
+        self.queued = true;
+        self
     }
 }
 

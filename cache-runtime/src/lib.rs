@@ -12,6 +12,8 @@ mod error;
 mod expiry;
 mod glob;
 mod global;
+mod health;
+mod limits;
 mod memory;
 mod port;
 #[cfg(feature = "redis")]
@@ -22,13 +24,17 @@ pub use aside::{get_or_load, invalidate_key, invalidate_pattern, lookup, store};
 pub use attribute::{FunctionStats, stats, stats_for};
 pub use error::{BoxError, CacheError, ErrorCode};
 pub use global::{from_env, global, set_global_default};
+pub use health::{BreakerState, Health};
+pub use limits::{DEFAULT_MAX_KEY_SIZE, DEFAULT_MAX_VALUE_SIZE};
 pub use memory::{DEFAULT_MAX_CAPACITY, MemoryCache, MemoryCacheBuilder};
 pub use port::Cache;
 #[doc(hidden)]
 pub use port::Identity;
 #[cfg(feature = "redis")]
 pub use redis_cache::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_OP_TIMEOUT, DEFAULT_SCAN_COUNT, RedisCache, RedisCacheBuilder,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_COOL_DOWN, DEFAULT_FAILURE_THRESHOLD,
+    DEFAULT_MAX_PENDING_INVALIDATIONS, DEFAULT_OP_TIMEOUT, DEFAULT_SCAN_COUNT, RedisCache,
+    RedisCacheBuilder,
 };
 pub use shared::SharedCache;
 

@@ -10,6 +10,7 @@ use moka::future::Cache as Store;
 use moka::ops::compute::{CompResult, Op};
 
 use crate::error::{CacheError, ErrorCode};
+use crate::limits::Limits;
 use crate::port::{Cache, Identity};
 use crate::{counter, expiry, glob};
 
@@ -51,6 +52,7 @@ pub struct MemoryCache {
     escaped_prefix: Arc<str>,
     /// Shared by this view's clones; each view has its own.
     identity: Identity,
+    limits: Limits,
 }
 
 /// Builds a [`MemoryCache`] with a capacity or a prefix.
@@ -59,6 +61,7 @@ pub struct MemoryCache {
 pub struct MemoryCacheBuilder {
     max_capacity: u64,
     prefix: String,
+    limits: Limits,
 }
 
 #[derive(Clone)]
@@ -112,13 +115,29 @@ impl MemoryCacheBuilder {
         self
     }
 
+    /// The longest value stored, in bytes (default
+    /// [`DEFAULT_MAX_VALUE_SIZE`](crate::DEFAULT_MAX_VALUE_SIZE)), as in
+    /// [`RedisCacheBuilder::max_value_size`](crate::RedisCacheBuilder::max_value_size).
+    pub fn max_value_size(mut self, bytes: usize) -> Self {
+        self.limits.max_value_size = bytes;
+        self
+    }
+
+    /// The longest key, prefix included, in bytes (default
+    /// [`DEFAULT_MAX_KEY_SIZE`](crate::DEFAULT_MAX_KEY_SIZE)). Reads and writes of a longer
+    /// one fail with [`ErrorCode::KeyTooLarge`]; other operations find no such key.
+    pub fn max_key_size(mut self, bytes: usize) -> Self {
+        self.limits.max_key_size = bytes;
+        self
+    }
+
     /// Builds the cache.
     pub fn build(self) -> MemoryCache {
         let store = Store::builder()
             .max_capacity(self.max_capacity)
             .expire_after(EntryExpiry)
             .build();
-        MemoryCache::from_parts(store, &self.prefix)
+        MemoryCache::from_parts(store, &self.prefix, self.limits)
     }
 }
 
@@ -153,6 +172,7 @@ impl MemoryCache {
         MemoryCacheBuilder {
             max_capacity: DEFAULT_MAX_CAPACITY,
             prefix: String::new(),
+            limits: Limits::default(),
         }
     }
 
@@ -161,7 +181,11 @@ impl MemoryCache {
     /// a handle to a namespace cannot make one that reaches keys outside it.
     #[must_use]
     pub fn with_prefix(&self, prefix: &str) -> Self {
-        Self::from_parts(self.store.clone(), &format!("{}{prefix}", self.prefix))
+        Self::from_parts(
+            self.store.clone(),
+            &format!("{}{prefix}", self.prefix),
+            self.limits,
+        )
     }
 
     /// The prefix this view adds to every key.
@@ -169,13 +193,23 @@ impl MemoryCache {
         &self.prefix
     }
 
-    fn from_parts(store: Store<String, Entry>, prefix: &str) -> Self {
+    fn from_parts(store: Store<String, Entry>, prefix: &str, limits: Limits) -> Self {
         Self {
             store,
             prefix: prefix.into(),
             escaped_prefix: glob::escape(prefix).into(),
             identity: Identity::fresh(),
+            limits,
         }
+    }
+
+    fn check_key(&self, key: &str) -> Result<(), CacheError> {
+        self.limits.check_key(self.prefix.len(), key)
+    }
+
+    fn check_entry(&self, key: &str, value: &str) -> Result<(), CacheError> {
+        self.check_key(key)?;
+        self.limits.check_value(key, value)
     }
 
     fn full_key<'a>(&self, key: &'a str) -> Cow<'a, str> {
@@ -243,6 +277,7 @@ impl Cache for MemoryCache {
     }
 
     async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
+        self.check_key(key)?;
         Ok(self
             .live_entry(key)
             .await
@@ -250,6 +285,7 @@ impl Cache for MemoryCache {
     }
 
     async fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<(), CacheError> {
+        self.check_entry(key, value)?;
         let expires_at = match ttl {
             Some(ttl) => Self::deadline(expiry::write_millis(ttl, ErrorCode::Set, key)?),
             None => None,
@@ -384,6 +420,10 @@ impl Cache for MemoryCache {
             }
             _ => None,
         };
+        // All checked first: a rejected entry stores none of them, as in Redis.
+        for &(key, value) in entries {
+            self.check_entry(key, value)?;
+        }
         for &(key, value) in entries {
             self.put(key, value.into(), millis.and_then(Self::deadline))
                 .await;

@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 
 use crate::codec;
 use crate::error::CacheError;
+use crate::health::Health;
 
 /// A key-value cache with Redis semantics: the port of the hexagon.
 ///
@@ -130,6 +131,14 @@ pub trait Cache: Send + Sync {
             return Identity::Type(std::any::type_name::<Self>());
         }
         Identity::Address((self as *const Self).cast::<()>() as usize)
+    }
+
+    /// How the cache is doing: its circuit breaker and the deletions waiting for replay.
+    ///
+    /// The default, for adapters without a breaker, reports a closed breaker and zero
+    /// counts. Handles that forward to another cache report that cache's health.
+    fn health(&self) -> Health {
+        Health::default()
     }
 
     /// The value at `key` decoded from JSON.

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::CacheError;
+use crate::health::Health;
 use crate::port::{Cache, Identity};
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, CacheError>> + Send + 'a>>;
@@ -58,6 +59,7 @@ impl std::fmt::Debug for SharedCache {
 /// can hold one behind a pointer.
 trait DynCache: Send + Sync {
     fn identity(&self) -> Identity;
+    fn health(&self) -> Health;
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Option<String>>;
     fn set<'a>(&'a self, key: &'a str, value: &'a str, ttl: Option<Duration>) -> BoxFuture<'a, ()>;
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, bool>;
@@ -83,6 +85,9 @@ trait DynCache: Send + Sync {
 impl<C: Cache> DynCache for C {
     fn identity(&self) -> Identity {
         Cache::identity(self)
+    }
+    fn health(&self) -> Health {
+        Cache::health(self)
     }
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Option<String>> {
         Box::pin(Cache::get(self, key))
@@ -140,6 +145,10 @@ macro_rules! forward_cache {
         fn identity(&self) -> Identity {
             let $this = self;
             $Trait::identity($target)
+        }
+        fn health(&self) -> Health {
+            let $this = self;
+            $Trait::health($target)
         }
         fn get(
             &self,

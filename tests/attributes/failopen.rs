@@ -16,10 +16,18 @@ const OP_TIMEOUT: Duration = Duration::from_millis(300);
 /// The bound on one call that fails open: the deadline plus generous slack.
 const CALL_BOUND: Duration = Duration::from_secs(2);
 
-/// `[hits, misses, loads, errors, invalidations]` of `attributes::failopen::{name}`.
+/// `[hits, misses, loads, failed, invalidations]` of `attributes::failopen::{name}`, where
+/// `failed` counts cache operations that failed (`errors`) or were skipped because the
+/// circuit breaker had opened (`bypassed`).
 fn counters(name: &str) -> [u64; 5] {
     stats_for(&format!("attributes::failopen::{name}")).map_or([0; 5], |s| {
-        [s.hits, s.misses, s.loads, s.errors, s.invalidations]
+        [
+            s.hits,
+            s.misses,
+            s.loads,
+            s.errors + s.bypassed,
+            s.invalidations,
+        ]
     })
 }
 

@@ -7,6 +7,7 @@ mod support;
 mod backend;
 mod counters;
 mod keys_and_values;
+mod limits;
 mod many;
 mod patterns;
 mod prefixes;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::flight::{Landed, Role};
 use super::shape::Checked;
 use super::site::Site;
-use crate::error::CacheError;
+use crate::error::{CacheError, ErrorCode};
 use crate::port::Cache;
 
 /// `#[cached]`: the value at `key`, or the body's result, loaded once per key and cache at a
@@ -182,6 +182,7 @@ pub enum Target {
 /// `#[invalidate]`, after a successful body: deletes every target, in order.
 pub async fn invalidate<C: Cache>(site: &'static Site, cache: &C, targets: &[Target]) {
     invalidate_skipped(site);
+    let mut warned = false;
     for (at, target) in targets.iter().enumerate() {
         overtake(cache, |key| target.covers(key));
         let outcome = match target {
@@ -192,22 +193,48 @@ pub async fn invalidate<C: Cache>(site: &'static Site, cache: &C, targets: &[Tar
             Site::count(&site.invalidations);
             continue;
         };
-        Site::count(&site.errors);
-        // An unreachable cache would make each remaining target wait as long again: they
-        // are given up with this one, and named in the same warning.
-        let unreachable = error.is_connection() || error.is_timeout();
+        if error.is_circuit_open() {
+            // The breaker opened earlier and was logged then; not once per call.
+            Site::count(&site.bypassed);
+            if error.is_queued() {
+                continue;
+            }
+        } else {
+            Site::count(&site.errors);
+        }
+        if error.is_queued() {
+            // The adapter replays it, and serves no read until then; the next targets
+            // are refused at once and kept the same way.
+            if !std::mem::replace(&mut warned, true) {
+                tracing::warn!(
+                    function = site.function(),
+                    code = error.code().as_str(),
+                    target = %target,
+                    error = %error,
+                    "cache invalidation failed; it is kept and replayed before the cache \
+                     serves reads again"
+                );
+            }
+            continue;
+        }
+        // An unreachable cache that keeps nothing would make each remaining target wait as
+        // long again: they are given up with this one, and named in the same warning.
+        let unreachable = error.is_unavailable();
         let skipped = if unreachable { &targets[at + 1..] } else { &[] };
         for _ in skipped {
             Site::count(&site.errors);
         }
-        tracing::warn!(
-            function = site.function(),
-            code = error.code().as_str(),
-            target = %target,
-            skipped = (!skipped.is_empty()).then(|| tracing::field::display(Targets(skipped))),
-            error = %error,
-            "cache invalidation failed; the entries may be served until their TTL ends"
-        );
+        if !error.is_circuit_open() || !skipped.is_empty() {
+            tracing::warn!(
+                function = site.function(),
+                code = error.code().as_str(),
+                target = %target,
+                skipped = (!skipped.is_empty())
+                    .then(|| tracing::field::display(Targets(skipped))),
+                error = %error,
+                "cache invalidation failed; the entries may be served until their TTL ends"
+            );
+        }
         if unreachable {
             return;
         }
@@ -287,9 +314,19 @@ impl Trouble {
     }
 
     fn record(&mut self, site: &Site, key: &str, what: &str, error: &CacheError) {
-        Site::count(&site.errors);
-        if error.is_connection() || error.is_timeout() {
+        if error.is_unavailable() {
             self.usable = false;
+        }
+        if error.is_circuit_open() {
+            // Logged once when the breaker opened, not once per call.
+            Site::count(&site.bypassed);
+            self.logged = true;
+            return;
+        }
+        if error.code() == ErrorCode::ValueTooLarge {
+            Site::count(&site.oversized);
+        } else {
+            Site::count(&site.errors);
         }
         if !std::mem::replace(&mut self.logged, true) {
             tracing::warn!(

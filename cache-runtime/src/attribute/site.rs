@@ -22,6 +22,8 @@ pub struct Site {
     pub(super) coalesced: AtomicU64,
     pub(super) errors: AtomicU64,
     pub(super) invalidations: AtomicU64,
+    pub(super) bypassed: AtomicU64,
+    pub(super) oversized: AtomicU64,
     pub(super) flights: Flights,
 }
 
@@ -37,6 +39,8 @@ impl Site {
             coalesced: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             invalidations: AtomicU64::new(0),
+            bypassed: AtomicU64::new(0),
+            oversized: AtomicU64::new(0),
             flights: Flights::new(),
         }
     }
@@ -78,6 +82,8 @@ impl Site {
             coalesced: read(&self.coalesced),
             errors: read(&self.errors),
             invalidations: read(&self.invalidations),
+            bypassed: read(&self.bypassed),
+            oversized: read(&self.oversized),
         }
     }
 }
@@ -111,6 +117,12 @@ pub struct FunctionStats {
     pub errors: u64,
     /// Keys and patterns that `#[invalidate]` deleted successfully.
     pub invalidations: u64,
+    /// Cache operations skipped at once because the cache's circuit breaker was open
+    /// ([`Health`](crate::Health)); not counted in `errors`, and not logged per call.
+    /// Deletions skipped this way are kept and replayed by the cache.
+    pub bypassed: u64,
+    /// Values not stored because they were longer than the cache's `max_value_size`.
+    pub oversized: u64,
 }
 
 /// The statistics of every annotated function that has been called at least once in this
@@ -153,6 +165,8 @@ pub fn stats_for(function: &str) -> Option<FunctionStats> {
         total.coalesced += more.coalesced;
         total.errors += more.errors;
         total.invalidations += more.invalidations;
+        total.bypassed += more.bypassed;
+        total.oversized += more.oversized;
     }
     Some(total)
 }

@@ -1,10 +1,10 @@
 //! Configuration of a [`RedisCache`]: parsed once, never touching the network.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Connection, RedisCache};
 use crate::error::{CacheError, ErrorCode};
+use crate::limits::Limits;
 
 /// How long one operation may take by default, from the call to the reply, including any
 /// wait for a connection.
@@ -16,15 +16,29 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// How many keys `delete_pattern` asks `SCAN` to look at per round trip by default.
 pub const DEFAULT_SCAN_COUNT: usize = 1000;
 
+/// How many connection failures or timeouts in a row open the circuit breaker by default.
+pub const DEFAULT_FAILURE_THRESHOLD: u32 = 3;
+
+/// How long the circuit breaker stays open before it probes the server, by default.
+pub const DEFAULT_COOL_DOWN: Duration = Duration::from_secs(1);
+
+/// How many failed deletions are kept for replay by default; past that, they are folded
+/// into one deletion of everything under the cache's prefix.
+pub const DEFAULT_MAX_PENDING_INVALIDATIONS: usize = 10_000;
+
 /// Builds a [`RedisCache`]; made by [`RedisCache::builder`].
 #[derive(Clone)]
 #[must_use]
 pub struct RedisCacheBuilder {
     url: String,
-    prefix: String,
+    pub(super) prefix: String,
     pub(super) op_timeout: Duration,
     pub(super) connect_timeout: Duration,
     pub(super) scan_count: usize,
+    pub(super) failure_threshold: u32,
+    pub(super) cool_down: Duration,
+    pub(super) max_pending_invalidations: usize,
+    pub(super) limits: Limits,
     #[cfg(feature = "tls")]
     tls_root_certificate: Option<Vec<u8>>,
 }
@@ -37,6 +51,11 @@ impl std::fmt::Debug for RedisCacheBuilder {
             .field("op_timeout", &self.op_timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("scan_count", &self.scan_count)
+            .field("failure_threshold", &self.failure_threshold)
+            .field("cool_down", &self.cool_down)
+            .field("max_pending_invalidations", &self.max_pending_invalidations)
+            .field("max_value_size", &self.limits.max_value_size)
+            .field("max_key_size", &self.limits.max_key_size)
             .finish_non_exhaustive()
     }
 }
@@ -49,6 +68,10 @@ impl RedisCacheBuilder {
             op_timeout: DEFAULT_OP_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             scan_count: DEFAULT_SCAN_COUNT,
+            failure_threshold: DEFAULT_FAILURE_THRESHOLD,
+            cool_down: DEFAULT_COOL_DOWN,
+            max_pending_invalidations: DEFAULT_MAX_PENDING_INVALIDATIONS,
+            limits: Limits::default(),
             #[cfg(feature = "tls")]
             tls_root_certificate: None,
         }
@@ -85,6 +108,58 @@ impl RedisCacheBuilder {
         self
     }
 
+    /// How many connection failures or timeouts in a row open the circuit breaker (default
+    /// [`DEFAULT_FAILURE_THRESHOLD`]; zero is raised to one). Replies that are errors, such
+    /// as `WRONGTYPE`, do not count: the server answered.
+    ///
+    /// While the breaker is open no operation is sent: each fails at once with
+    /// [`ErrorCode::CircuitOpen`], so `#[cached]` functions run their body without waiting
+    /// for a timeout. The connection is dropped; after the [`cool_down`](Self::cool_down)
+    /// a background probe opens a new one and sends `PING`, replays the deletions that
+    /// failed meanwhile, and closes the breaker. A failed probe waits another cool-down.
+    pub fn failure_threshold(mut self, failures: u32) -> Self {
+        self.failure_threshold = failures.max(1);
+        self
+    }
+
+    /// How long the circuit breaker stays open before probing the server (default
+    /// [`DEFAULT_COOL_DOWN`]); see [`failure_threshold`](Self::failure_threshold).
+    pub fn cool_down(mut self, cool_down: Duration) -> Self {
+        self.cool_down = cool_down;
+        self
+    }
+
+    /// How many failed deletions are kept for replay (default
+    /// [`DEFAULT_MAX_PENDING_INVALIDATIONS`], at least one).
+    ///
+    /// A deletion (`delete`, `delete_pattern`, `flush`, and so every `#[invalidate]`)
+    /// that fails because the server is unreachable is kept, and the breaker opens at once:
+    /// no read is served until it has been replayed, since the entry it should have deleted
+    /// may still be there. When more are waiting than this, they are all replaced by one
+    /// deletion of every key under the cache's prefix (with no prefix, of every key in the
+    /// database): stronger, never weaker. [`Health`](crate::Health) counts both.
+    pub fn max_pending_invalidations(mut self, deletions: usize) -> Self {
+        self.max_pending_invalidations = deletions.max(1);
+        self
+    }
+
+    /// The longest value stored, in bytes (default
+    /// [`DEFAULT_MAX_VALUE_SIZE`](crate::DEFAULT_MAX_VALUE_SIZE)). A longer one is not
+    /// sent: `set` fails with [`ErrorCode::ValueTooLarge`], and `#[cached]` returns it
+    /// uncached.
+    pub fn max_value_size(mut self, bytes: usize) -> Self {
+        self.limits.max_value_size = bytes;
+        self
+    }
+
+    /// The longest key, prefix included, in bytes (default
+    /// [`DEFAULT_MAX_KEY_SIZE`](crate::DEFAULT_MAX_KEY_SIZE)). An operation on a longer one
+    /// is not sent and fails with [`ErrorCode::KeyTooLarge`].
+    pub fn max_key_size(mut self, bytes: usize) -> Self {
+        self.limits.max_key_size = bytes;
+        self
+    }
+
     /// Trusts the certificate authority in `pem` (PEM-encoded) for `rediss://` connections,
     /// instead of the bundled public roots: for servers with a private or self-signed
     /// certificate.
@@ -111,7 +186,7 @@ impl RedisCacheBuilder {
         })?;
         let prefix = self.prefix.clone();
         Ok(RedisCache::from_parts(
-            Arc::new(Connection::new(client, self)),
+            Connection::new(client, self),
             &prefix,
         ))
     }

@@ -1,23 +1,32 @@
 //! The Redis adapter: one lazily opened, shared, auto-reconnecting multiplexed connection,
 //! and a deadline on every operation.
 
+mod breaker;
 mod builder;
 mod key;
+mod pending;
+mod recovery;
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, FromRedisValue, Pipeline, RedisError};
 
+use breaker::Breaker;
 pub use builder::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_OP_TIMEOUT, DEFAULT_SCAN_COUNT, RedisCacheBuilder,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_COOL_DOWN, DEFAULT_FAILURE_THRESHOLD,
+    DEFAULT_MAX_PENDING_INVALIDATIONS, DEFAULT_OP_TIMEOUT, DEFAULT_SCAN_COUNT, RedisCacheBuilder,
 };
 use key::PrefixedKey;
+use pending::{Deletion, Pending};
 
 use crate::error::{CacheError, ErrorCode};
+use crate::health::Health;
+use crate::limits::Limits;
 use crate::port::{Cache, Identity};
 use crate::{expiry, glob};
 
@@ -67,11 +76,21 @@ pub struct RedisCache {
 struct Connection {
     client: redis::Client,
     /// Made on first use because making it needs a Tokio runtime, and construction may run
-    /// outside one.
-    manager: OnceLock<ConnectionManager>,
+    /// outside one; dropped when the breaker opens, so that a connection the network
+    /// black-holed is not used again.
+    manager: RwLock<Option<ConnectionManager>>,
     op_timeout: Duration,
     connect_timeout: Duration,
     scan_count: usize,
+    limits: Limits,
+    breaker: Breaker,
+    /// Failed deletions. The breaker is open whenever this is not empty: both change under
+    /// its lock.
+    pending: Mutex<Pending>,
+    /// Whether a recovery task is running (see `recovery.rs`).
+    recovering: AtomicBool,
+    /// This connection, for the recovery task, which must not keep it alive.
+    me: Weak<Connection>,
 }
 
 /// What an operation is: for its errors, and whether sending it twice is harmless.
@@ -83,6 +102,9 @@ struct Op<'a> {
     pattern: Option<&'a str>,
     /// Whether a second send after a lost reply gives the same answer.
     resendable: bool,
+    /// Whether the breaker decides if it is sent: not for the recovery task's own probe
+    /// and replays, which are how the breaker closes.
+    guarded: bool,
 }
 
 impl<'a> Op<'a> {
@@ -107,6 +129,15 @@ impl<'a> Op<'a> {
             key: None,
             pattern: None,
             resendable: true,
+            guarded: true,
+        }
+    }
+
+    /// For the recovery task: sent while the breaker is open.
+    fn unguarded(self) -> Self {
+        Self {
+            guarded: false,
+            ..self
         }
     }
 
@@ -159,21 +190,38 @@ impl<'a> Op<'a> {
     fn not_utf8(self) -> CacheError {
         self.error(self.code, "stored value is not valid UTF-8".to_owned())
     }
+
+    fn circuit_open(self) -> CacheError {
+        self.error(
+            ErrorCode::CircuitOpen,
+            format!(
+                "{} not sent: the circuit breaker is open while the server is unreachable or \
+                 failed deletions wait for replay",
+                self.command
+            ),
+        )
+    }
 }
 
 impl Connection {
-    fn new(client: redis::Client, config: RedisCacheBuilder) -> Self {
-        Self {
+    fn new(client: redis::Client, config: RedisCacheBuilder) -> Arc<Self> {
+        let everything = format!("{}*", glob::escape(&config.prefix));
+        Arc::new_cyclic(|me| Self {
             client,
-            manager: OnceLock::new(),
+            manager: RwLock::new(None),
             op_timeout: config.op_timeout,
             connect_timeout: config.connect_timeout,
             scan_count: config.scan_count,
-        }
+            limits: config.limits,
+            breaker: Breaker::new(config.failure_threshold, config.cool_down),
+            pending: Mutex::new(Pending::new(config.max_pending_invalidations, everything)),
+            recovering: AtomicBool::new(false),
+            me: me.clone(),
+        })
     }
 
     fn manager(&self) -> Result<ConnectionManager, RedisError> {
-        if let Some(manager) = self.manager.get() {
+        if let Some(manager) = &*self.manager.read().unwrap_or_else(PoisonError::into_inner) {
             return Ok(manager.clone());
         }
         // No retries inside redis-rs: a failed attempt fails the calls waiting on it at once
@@ -186,16 +234,89 @@ impl Connection {
             .set_response_timeout(None);
         let manager = ConnectionManager::new_lazy_with_config(self.client.clone(), config)?;
         // Two first calls may race here; the loser's manager is dropped unused.
-        Ok(self.manager.get_or_init(|| manager).clone())
+        let mut slot = self.manager.write().unwrap_or_else(PoisonError::into_inner);
+        Ok(slot.get_or_insert(manager).clone())
     }
 
-    /// Runs one round trip under the operation deadline.
+    /// Drops the connection: the next one made is new. Calls in flight keep theirs.
+    fn drop_manager(&self) {
+        *self.manager.write().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A deletion that failed because the server is out of reach: kept for replay, and the
+    /// breaker opened until it has been replayed, since the entry may still be there.
+    fn defer(&self, deletion: Deletion, error: CacheError) -> CacheError {
+        {
+            let mut pending = self.pending();
+            if pending.push(deletion) {
+                tracing::warn!(
+                    dropped = pending.dropped(),
+                    "too many cache deletions wait for replay: they are replaced by a \
+                     deletion of every key under the cache's prefix"
+                );
+            }
+            if self.breaker.open(breaker::Why::Deletion(&error)) {
+                self.drop_manager();
+            }
+        }
+        self.recover();
+        error.queued()
+    }
+
+    fn health(&self) -> Health {
+        let pending = self.pending();
+        Health {
+            state: self.breaker.state(),
+            consecutive_failures: self.breaker.consecutive_failures(),
+            times_opened: self.breaker.times_opened(),
+            rejected: self.breaker.rejected(),
+            pending_invalidations: pending.len(),
+            replayed_invalidations: pending.replayed(),
+            dropped_invalidations: pending.dropped(),
+        }
+    }
+
+    /// Runs one round trip under the operation deadline, if the breaker lets it through;
+    /// its connection failures and timeouts count towards opening the breaker.
+    async fn run<T, F>(
+        &self,
+        op: Op<'_>,
+        send: impl Fn(ConnectionManager) -> F,
+    ) -> Result<T, CacheError>
+    where
+        F: Future<Output = Result<T, RedisError>>,
+    {
+        if op.guarded && !self.breaker.admit() {
+            self.recover();
+            return Err(op.circuit_open());
+        }
+        let result = self.send(op, send).await;
+        match &result {
+            Err(error) if error.is_connection() || error.is_timeout() => {
+                if op.guarded && self.breaker.failed() {
+                    let failures = self.breaker.consecutive_failures();
+                    if self.breaker.open(breaker::Why::Failures(failures, error)) {
+                        self.drop_manager();
+                    }
+                    self.recover();
+                }
+            }
+            _ => self.breaker.succeeded(),
+        }
+        result
+    }
+
+    /// Sends one round trip under the operation deadline.
     ///
     /// A resendable command that fails because an established connection broke is sent once
     /// more, within the same deadline: the manager has started a new connection by then, so
     /// the first call after a server restart, or in a runtime other than the one that opened
     /// the connection, still succeeds.
-    async fn run<T, F>(
+    async fn send<T, F>(
         &self,
         op: Op<'_>,
         send: impl Fn(ConnectionManager) -> F,
@@ -230,6 +351,31 @@ impl Connection {
             pipeline.query_async(&mut manager).await
         })
         .await
+    }
+
+    async fn scan_and_unlink(&self, op: Op<'_>, pattern: &str) -> Result<u64, CacheError> {
+        let mut cursor: u64 = 0;
+        let mut deleted = 0;
+        loop {
+            let mut scan = redis::cmd("SCAN");
+            scan.arg(cursor)
+                .arg("MATCH")
+                .arg(pattern)
+                .arg("COUNT")
+                .arg(self.scan_count);
+            // Keys as bytes: another writer's non-UTF-8 keys must not stop the deletion.
+            let (next, keys): (u64, Vec<Vec<u8>>) = self.query(op, &scan).await?;
+            if !keys.is_empty() {
+                let removed: u64 = self
+                    .query(op.not_resent(), redis::cmd("UNLINK").arg(&keys))
+                    .await?;
+                deleted += removed;
+            }
+            if next == 0 {
+                return Ok(deleted);
+            }
+            cursor = next;
+        }
     }
 }
 
@@ -311,37 +457,28 @@ impl RedisCache {
         }
     }
 
-    fn key<'a>(&'a self, key: &'a str) -> PrefixedKey<'a> {
-        PrefixedKey {
+    /// `key` under this view's prefix, if it is within the size limit.
+    fn key<'a>(&'a self, key: &'a str) -> Result<PrefixedKey<'a>, CacheError> {
+        self.connection.limits.check_key(self.prefix.len(), key)?;
+        Ok(PrefixedKey {
             prefix: &self.prefix,
             key,
+        })
+    }
+
+    /// Keeps a deletion that failed because the server is out of reach, for replay.
+    fn deferred(&self, error: CacheError, deletion: impl FnOnce() -> Deletion) -> CacheError {
+        if error.is_unavailable() {
+            self.connection.defer(deletion(), error)
+        } else {
+            error
         }
     }
 
-    async fn scan_and_unlink(&self, op: Op<'_>, pattern: &str) -> Result<u64, CacheError> {
-        let mut cursor: u64 = 0;
-        let mut deleted = 0;
-        loop {
-            let mut scan = redis::cmd("SCAN");
-            scan.arg(cursor)
-                .arg("MATCH")
-                .arg(pattern)
-                .arg("COUNT")
-                .arg(self.connection.scan_count);
-            // Keys as bytes: another writer's non-UTF-8 keys must not stop the deletion.
-            let (next, keys): (u64, Vec<Vec<u8>>) = self.connection.query(op, &scan).await?;
-            if !keys.is_empty() {
-                let removed: u64 = self
-                    .connection
-                    .query(op.not_resent(), redis::cmd("UNLINK").arg(&keys))
-                    .await?;
-                deleted += removed;
-            }
-            if next == 0 {
-                return Ok(deleted);
-            }
-            cursor = next;
-        }
+    /// How this cache is doing: its circuit breaker and its deletions waiting for replay.
+    /// Shared by every clone and view; also [`Cache::health`].
+    pub fn health(&self) -> Health {
+        self.connection.health()
     }
 }
 
@@ -358,20 +495,25 @@ impl Cache for RedisCache {
         self.identity
     }
 
+    fn health(&self) -> Health {
+        self.connection.health()
+    }
+
     async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
         let op = Op::on_key("GET", ErrorCode::Get, key);
         // Bytes first: redis-rs's own conversion error would quote the stored value.
         let value = self
             .connection
-            .query(op, redis::cmd("GET").arg(self.key(key)))
+            .query(op, redis::cmd("GET").arg(self.key(key)?))
             .await?;
         into_utf8(op, value)
     }
 
     async fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<(), CacheError> {
         let op = Op::on_key("SET", ErrorCode::Set, key);
+        self.connection.limits.check_value(key, value)?;
         let mut cmd = redis::cmd("SET");
-        cmd.arg(self.key(key)).arg(value);
+        cmd.arg(self.key(key)?).arg(value);
         if let Some(ttl) = ttl {
             cmd.arg("PX")
                 .arg(expiry::write_millis(ttl, ErrorCode::Set, key)?);
@@ -383,8 +525,11 @@ impl Cache for RedisCache {
         let op = Op::on_key("UNLINK", ErrorCode::Delete, key).not_resent();
         let removed: u64 = self
             .connection
-            .query(op, redis::cmd("UNLINK").arg(self.key(key)))
-            .await?;
+            .query(op, redis::cmd("UNLINK").arg(self.key(key)?))
+            .await
+            .map_err(|error| {
+                self.deferred(error, || Deletion::Key(format!("{}{key}", self.prefix)))
+            })?;
         Ok(removed > 0)
     }
 
@@ -392,7 +537,7 @@ impl Cache for RedisCache {
         let op = Op::on_key("EXISTS", ErrorCode::Exists, key);
         let found: u64 = self
             .connection
-            .query(op, redis::cmd("EXISTS").arg(self.key(key)))
+            .query(op, redis::cmd("EXISTS").arg(self.key(key)?))
             .await?;
         Ok(found > 0)
     }
@@ -401,21 +546,21 @@ impl Cache for RedisCache {
         let op = Op::on_key("PEXPIRE", ErrorCode::Expire, key).not_resent();
         let millis = expiry::expire_millis(ttl, ErrorCode::Expire, key)?;
         let mut cmd = redis::cmd("PEXPIRE");
-        cmd.arg(self.key(key)).arg(millis);
+        cmd.arg(self.key(key)?).arg(millis);
         self.connection.query(op, &cmd).await
     }
 
     async fn increment(&self, key: &str, amount: i64) -> Result<i64, CacheError> {
         let op = Op::on_key("INCRBY", ErrorCode::Increment, key).not_resent();
         let mut cmd = redis::cmd("INCRBY");
-        cmd.arg(self.key(key)).arg(amount);
+        cmd.arg(self.key(key)?).arg(amount);
         self.connection.query(op, &cmd).await
     }
 
     async fn decrement(&self, key: &str, amount: i64) -> Result<i64, CacheError> {
         let op = Op::on_key("DECRBY", ErrorCode::Increment, key).not_resent();
         let mut cmd = redis::cmd("DECRBY");
-        cmd.arg(self.key(key)).arg(amount);
+        cmd.arg(self.key(key)?).arg(amount);
         self.connection.query(op, &cmd).await
     }
 
@@ -423,7 +568,7 @@ impl Cache for RedisCache {
         let op = Op::on_key("PTTL", ErrorCode::Ttl, key);
         let millis: i64 = self
             .connection
-            .query(op, redis::cmd("PTTL").arg(self.key(key)))
+            .query(op, redis::cmd("PTTL").arg(self.key(key)?))
             .await?;
         // -1: no TTL; -2: no key.
         Ok(u64::try_from(millis).ok().map(Duration::from_millis))
@@ -437,11 +582,15 @@ impl Cache for RedisCache {
             self.connection
                 .query(op, redis::cmd("FLUSHDB").arg("ASYNC"))
                 .await
+                .map_err(|error| self.deferred(error, || Deletion::Pattern("*".to_owned())))
         } else {
             let op = Op::plain("SCAN/UNLINK", ErrorCode::Flush);
-            self.scan_and_unlink(op, &format!("{}*", self.escaped_prefix))
+            let everything = format!("{}*", self.escaped_prefix);
+            self.connection
+                .scan_and_unlink(op, &everything)
                 .await
                 .map(drop)
+                .map_err(|error| self.deferred(error, || Deletion::Pattern(everything)))
         }
     }
 
@@ -454,7 +603,10 @@ impl Cache for RedisCache {
     async fn delete_pattern(&self, pattern: &str) -> Result<u64, CacheError> {
         let op = Op::on_pattern("SCAN/UNLINK", ErrorCode::Delete, pattern);
         let full_pattern = format!("{}{pattern}", self.escaped_prefix);
-        self.scan_and_unlink(op, &full_pattern).await
+        self.connection
+            .scan_and_unlink(op, &full_pattern)
+            .await
+            .map_err(|error| self.deferred(error, || Deletion::Pattern(full_pattern)))
     }
 
     async fn get_many(&self, keys: &[&str]) -> Result<HashMap<String, Option<String>>, CacheError> {
@@ -464,7 +616,7 @@ impl Cache for RedisCache {
         let op = Op::plain("MGET", ErrorCode::MultiGet);
         let mut cmd = redis::cmd("MGET");
         for &key in keys {
-            cmd.arg(self.key(key));
+            cmd.arg(self.key(key)?);
         }
         let values: Vec<Option<Vec<u8>>> = self.connection.query(op, &cmd).await?;
         keys.iter()
@@ -491,7 +643,8 @@ impl Cache for RedisCache {
                 let op = Op::plain("MSET", ErrorCode::MultiSet);
                 let mut cmd = redis::cmd("MSET");
                 for &(key, value) in entries {
-                    cmd.arg(self.key(key)).arg(value);
+                    self.connection.limits.check_value(key, value)?;
+                    cmd.arg(self.key(key)?).arg(value);
                 }
                 self.connection.query(op, &cmd).await
             }
@@ -500,9 +653,10 @@ impl Cache for RedisCache {
                 let op = Op::plain("SET PX pipeline", ErrorCode::MultiSet);
                 let mut pipeline = redis::pipe();
                 for &(key, value) in entries {
+                    self.connection.limits.check_value(key, value)?;
                     pipeline
                         .cmd("SET")
-                        .arg(self.key(key))
+                        .arg(self.key(key)?)
                         .arg(value)
                         .arg("PX")
                         .arg(millis)

@@ -1,0 +1,44 @@
+//! How a cache is doing: its circuit breaker and its deletions waiting for replay, as
+//! [`Cache::health`](crate::Cache::health) reports them.
+
+/// Whether a cache's operations are sent to the store.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BreakerState {
+    /// Operations are sent as usual.
+    #[default]
+    Closed,
+    /// Operations fail at once with [`ErrorCode::CircuitOpen`](crate::ErrorCode::CircuitOpen)
+    /// without being sent: the store failed repeatedly, or deletions that failed are waiting
+    /// to be replayed. Callers of `#[cached]` functions get the body's result.
+    Open,
+    /// Still open for callers, while one probe checks whether the store is back and replays
+    /// the waiting deletions.
+    HalfOpen,
+}
+
+/// A snapshot of a cache's health, from [`Cache::health`](crate::Cache::health).
+///
+/// Counters only grow, from the cache's construction, and are shared by its clones and
+/// views. An adapter without a breaker (such as [`MemoryCache`](crate::MemoryCache))
+/// reports the default: closed, and every counter zero.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Health {
+    /// Whether operations are sent to the store.
+    pub state: BreakerState,
+    /// Connection failures and timeouts in a row since the last success.
+    pub consecutive_failures: u32,
+    /// How often the breaker has opened.
+    pub times_opened: u64,
+    /// Operations failed at once, without being sent, because the breaker was open.
+    pub rejected: u64,
+    /// Deletions that failed (or were rejected) during an outage and are waiting to be
+    /// replayed.
+    pub pending_invalidations: usize,
+    /// Waiting deletions that have been replayed successfully.
+    pub replayed_invalidations: u64,
+    /// Waiting deletions folded into one deletion of everything under the cache's prefix,
+    /// because more were waiting than the cache keeps.
+    pub dropped_invalidations: u64,
+}

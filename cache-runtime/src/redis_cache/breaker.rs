@@ -1,0 +1,170 @@
+//! The circuit breaker of one Redis cache: whether operations are sent at all.
+//!
+//! The state is a few atomics, so that the check on every operation is one load while the
+//! breaker is closed. Opening and closing are decided by the connection (which also drops
+//! its connection and replays deletions); this only keeps the state, counts and logs each
+//! transition once.
+
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::health::BreakerState;
+
+const CLOSED: u8 = 0;
+const OPEN: u8 = 1;
+const HALF_OPEN: u8 = 2;
+
+pub(super) struct Breaker {
+    state: AtomicU8,
+    consecutive_failures: AtomicU32,
+    times_opened: AtomicU64,
+    rejected: AtomicU64,
+    threshold: u32,
+    pub(super) cool_down: Duration,
+}
+
+/// Why the breaker opened, for its one log line.
+pub(super) enum Why<'a> {
+    /// `failures` connection failures or timeouts in a row; the last one.
+    Failures(u32, &'a crate::CacheError),
+    /// A deletion failed and must be replayed before anything is read.
+    Deletion(&'a crate::CacheError),
+}
+
+impl Breaker {
+    pub(super) fn new(threshold: u32, cool_down: Duration) -> Self {
+        Breaker {
+            state: AtomicU8::new(CLOSED),
+            consecutive_failures: AtomicU32::new(0),
+            times_opened: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
+            threshold,
+            cool_down,
+        }
+    }
+
+    /// Whether an operation may be sent; a refusal is counted.
+    pub(super) fn admit(&self) -> bool {
+        if self.state.load(Ordering::Acquire) == CLOSED {
+            return true;
+        }
+        self.rejected.fetch_add(1, Ordering::Relaxed);
+        false
+    }
+
+    /// The server answered.
+    pub(super) fn succeeded(&self) {
+        // A load first: on the hit path the count is almost always zero already, and a
+        // store would bounce its cache line between cores for nothing.
+        if self.consecutive_failures.load(Ordering::Relaxed) != 0 {
+            self.consecutive_failures.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// A connection failure or timeout; `true` if it reached the threshold.
+    pub(super) fn failed(&self) -> bool {
+        let failures = self.consecutive_failures.fetch_add(1, Ordering::Relaxed) + 1;
+        failures >= self.threshold
+    }
+
+    pub(super) fn consecutive_failures(&self) -> u32 {
+        self.consecutive_failures.load(Ordering::Relaxed)
+    }
+
+    /// Opens the breaker; `true` for the call that opened it (which logs it), `false` if it
+    /// was open already.
+    pub(super) fn open(&self, why: Why<'_>) -> bool {
+        if self
+            .state
+            .compare_exchange(CLOSED, OPEN, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return false;
+        }
+        self.times_opened.fetch_add(1, Ordering::Relaxed);
+        let cool_down = self.cool_down;
+        match why {
+            Why::Failures(failures, error) => tracing::warn!(
+                failures,
+                ?cool_down,
+                code = error.code().as_str(),
+                error = %error,
+                "cache circuit breaker opened: operations skip the cache until a probe \
+                 after the cool-down finds the server back"
+            ),
+            Why::Deletion(error) => tracing::warn!(
+                ?cool_down,
+                code = error.code().as_str(),
+                error = %error,
+                "cache deletion failed: it is kept for replay, and operations skip the cache \
+                 until it has been replayed"
+            ),
+        }
+        true
+    }
+
+    /// A probe starts (`true`) or failed (`false`); callers are refused either way.
+    pub(super) fn probing(&self, probing: bool) {
+        let (from, to) = if probing {
+            (OPEN, HALF_OPEN)
+        } else {
+            (HALF_OPEN, OPEN)
+        };
+        let _ = self
+            .state
+            .compare_exchange(from, to, Ordering::AcqRel, Ordering::Acquire);
+    }
+
+    /// The probe found the server back and every waiting deletion replayed.
+    pub(super) fn close(&self) {
+        self.consecutive_failures.store(0, Ordering::Relaxed);
+        if self.state.swap(CLOSED, Ordering::AcqRel) != CLOSED {
+            tracing::info!("cache circuit breaker closed: the server is back, caching resumes");
+        }
+    }
+
+    pub(super) fn state(&self) -> BreakerState {
+        match self.state.load(Ordering::Acquire) {
+            CLOSED => BreakerState::Closed,
+            HALF_OPEN => BreakerState::HalfOpen,
+            _ => BreakerState::Open,
+        }
+    }
+
+    pub(super) fn times_opened(&self) -> u64 {
+        self.times_opened.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn rejected(&self) -> u64 {
+        self.rejected.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CacheError, ErrorCode};
+
+    #[test]
+    fn opens_at_the_threshold_once_and_closes() {
+        let breaker = Breaker::new(3, Duration::from_secs(1));
+        let error = CacheError::new(ErrorCode::Timeout, "late");
+        assert!(!breaker.failed());
+        assert!(!breaker.failed());
+        breaker.succeeded();
+        assert!(!breaker.failed(), "a success resets the count");
+        assert!(!breaker.failed());
+        assert!(breaker.failed());
+        assert!(breaker.open(Why::Failures(3, &error)));
+        assert!(!breaker.open(Why::Failures(4, &error)), "opens once");
+        assert_eq!(breaker.state(), BreakerState::Open);
+        assert!(!breaker.admit());
+        breaker.probing(true);
+        assert_eq!(breaker.state(), BreakerState::HalfOpen);
+        assert!(!breaker.admit(), "callers wait for the probe");
+        breaker.close();
+        assert!(breaker.admit());
+        assert_eq!((breaker.times_opened(), breaker.rejected()), (1, 2));
+        assert_eq!(breaker.consecutive_failures(), 0);
+    }
+}
