@@ -79,7 +79,9 @@
 //! [`invalidate_pattern`]) never let a cache problem change what the caller gets: a
 //! connection error, a timeout or an undecodable value is logged with `tracing` and the
 //! loader simply runs. The [`Cache`] methods themselves return every error, classified by
-//! [`ErrorCode`], for code that wants to decide for itself.
+//! [`ErrorCode`], for code that wants to decide for itself. A `RedisCache`'s circuit breaker
+//! keeps an outage from costing each call a timeout, and deletions that failed during it
+//! are replayed before anything is read again; [`Cache::health`] shows both.
 //!
 //! # Features
 //! - `redis` (default): the Redis adapter, through redis-rs.

@@ -41,7 +41,11 @@ use crate::{expiry, glob};
 /// Every round trip has a deadline ([`RedisCacheBuilder::op_timeout`], default
 /// [`DEFAULT_OP_TIMEOUT`]) covering the wait for a connection too, so a call never waits on
 /// redis-rs's reconnect back-off: while the server is down a call fails with
-/// [`ErrorCode::Connection`] or [`ErrorCode::Timeout`] within that deadline. Every operation
+/// [`ErrorCode::Connection`] or [`ErrorCode::Timeout`] within that deadline. After a few such
+/// failures in a row the circuit breaker opens and calls fail at once with
+/// [`ErrorCode::CircuitOpen`] until a background probe finds the server back; deletions
+/// that fail are kept and replayed then (see [`RedisCacheBuilder::failure_threshold`],
+/// [`RedisCacheBuilder::max_pending_invalidations`] and [`RedisCache::health`]). Every operation
 /// is one round trip except `delete_pattern` and a prefixed `flush`, which take one per
 /// `SCAN` batch and so grow with the size of the keyspace.
 ///
