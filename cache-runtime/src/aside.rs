@@ -96,7 +96,9 @@ pub async fn store<C: Cache, T: Serialize + ?Sized>(
 }
 
 /// Deletes the exact key `key`, failing open: a failure is logged (with the key) and returned
-/// for the caller to count or ignore. `Ok(true)` if the key existed.
+/// for the caller to count or ignore. `Ok(true)` if the key existed. A deletion that failed
+/// because the store is out of reach may have been kept for replay
+/// ([`CacheError::is_queued`]).
 pub async fn invalidate_key<C: Cache>(cache: &C, key: &str) -> Result<bool, CacheError> {
     cache.delete(key).await.inspect_err(|error| {
         log_failure("invalidation", key, error);
@@ -110,16 +112,43 @@ pub async fn invalidate_key<C: Cache>(cache: &C, key: &str) -> Result<bool, Cach
 /// so that a `*` in user input does not widen the deletion.
 pub async fn invalidate_pattern<C: Cache>(cache: &C, pattern: &str) -> Result<u64, CacheError> {
     cache.delete_pattern(pattern).await.inspect_err(|error| {
-        tracing::warn!(
-            code = error.code().as_str(),
-            pattern,
-            error = %error,
-            "cache invalidation failed; entries under the pattern may stay until their TTL"
-        );
+        if error.is_circuit_open() {
+            return;
+        }
+        if error.is_queued() {
+            tracing::warn!(
+                code = error.code().as_str(),
+                pattern,
+                error = %error,
+                "cache invalidation failed; it is kept and replayed before the cache serves \
+                 reads again"
+            );
+        } else {
+            tracing::warn!(
+                code = error.code().as_str(),
+                pattern,
+                error = %error,
+                "cache invalidation failed; entries under the pattern may stay until their TTL"
+            );
+        }
     })
 }
 
+/// Logs a failure, except a refusal by an open circuit breaker, which was logged once when
+/// it opened.
 fn log_failure(what: &str, key: &str, error: &CacheError) {
+    if error.is_circuit_open() {
+        return;
+    }
+    if error.is_queued() {
+        tracing::warn!(
+            code = error.code().as_str(),
+            key,
+            error = %error,
+            "cache {what} failed; it is kept and replayed before the cache serves reads again"
+        );
+        return;
+    }
     tracing::warn!(
         code = error.code().as_str(),
         key,

@@ -183,6 +183,7 @@ impl CacheError {
     }
 
     /// Marks a failed deletion as recorded for replay; see [`is_queued`](Self::is_queued).
+    /// For adapters that keep failed deletions, as `RedisCache` does.
     #[must_use]
     pub fn queued(mut self) -> Self {
         self.queued = true;

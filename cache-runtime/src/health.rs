@@ -19,8 +19,9 @@ pub enum BreakerState {
 
 /// A snapshot of a cache's health, from [`Cache::health`](crate::Cache::health).
 ///
-/// Counters only grow, from the cache's construction, and are shared by its clones and
-/// views. An adapter without a breaker (such as [`MemoryCache`](crate::MemoryCache))
+/// The counts of events (`times_opened`, `rejected`, `replayed_invalidations`,
+/// `dropped_invalidations`) only grow, from the cache's construction; all of it is shared by
+/// the cache's clones and views. An adapter without a breaker (such as [`MemoryCache`](crate::MemoryCache))
 /// reports the default: closed, and every counter zero.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -38,7 +39,8 @@ pub struct Health {
     pub pending_invalidations: usize,
     /// Waiting deletions that have been replayed successfully.
     pub replayed_invalidations: u64,
-    /// Waiting deletions folded into one deletion of everything under the cache's prefix,
-    /// because more were waiting than the cache keeps.
+    /// Waiting deletions folded into one deletion of everything under the prefix the cache
+    /// was built with (which every view extends), because more were waiting than the cache
+    /// keeps; and deletions the server refused to replay for good (such as `NOPERM`).
     pub dropped_invalidations: u64,
 }

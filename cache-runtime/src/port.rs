@@ -133,6 +133,16 @@ pub trait Cache: Send + Sync {
         Identity::Address((self as *const Self).cast::<()>() as usize)
     }
 
+    /// Keeps a deletion of `key` for when the store is reachable again, without sending
+    /// anything now; `true` if the adapter did. For a write that failed because the store
+    /// was out of reach (`cause`), where the entry it should have replaced would otherwise
+    /// be served after the outage. The default keeps nothing.
+    #[doc(hidden)]
+    fn delete_later(&self, key: &str, cause: &CacheError) -> bool {
+        let _ = (key, cause);
+        false
+    }
+
     /// How the cache is doing: its circuit breaker and the deletions waiting for replay.
     ///
     /// The default, for adapters without a breaker, reports a closed breaker and zero

@@ -60,6 +60,7 @@ impl std::fmt::Debug for SharedCache {
 trait DynCache: Send + Sync {
     fn identity(&self) -> Identity;
     fn health(&self) -> Health;
+    fn delete_later(&self, key: &str, cause: &CacheError) -> bool;
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Option<String>>;
     fn set<'a>(&'a self, key: &'a str, value: &'a str, ttl: Option<Duration>) -> BoxFuture<'a, ()>;
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, bool>;
@@ -88,6 +89,9 @@ impl<C: Cache> DynCache for C {
     }
     fn health(&self) -> Health {
         Cache::health(self)
+    }
+    fn delete_later(&self, key: &str, cause: &CacheError) -> bool {
+        Cache::delete_later(self, key, cause)
     }
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Option<String>> {
         Box::pin(Cache::get(self, key))
@@ -149,6 +153,10 @@ macro_rules! forward_cache {
         fn health(&self) -> Health {
             let $this = self;
             $Trait::health($target)
+        }
+        fn delete_later(&self, key: &str, cause: &CacheError) -> bool {
+            let $this = self;
+            $Trait::delete_later($target, key, cause)
         }
         fn get(
             &self,

@@ -69,7 +69,8 @@ where
                 // A leader that finished between our read and our joining has stored its
                 // value by now; reading again keeps that from loading twice. Not after a
                 // failed read: the same failure would only be counted twice.
-                if !trouble.logged
+                if trouble.usable
+                    && !trouble.logged
                     && let Some(raw) = read_raw(site, cache, &key, &mut trouble).await
                     && let Some(result) = decode(site, &key, &raw, &shape, &mut trouble)
                 {
@@ -156,7 +157,11 @@ pub async fn put<C: Cache, R, V>(
     let mut trouble = Trouble::default();
     if let Some(raw) = encode(site, key, shape, &value, &mut trouble) {
         overtake(cache, |loading| loading == key);
-        write(site, cache, key, &raw, ttl, &mut trouble).await;
+        if let Write::Failed(error) = write(site, cache, key, &raw, ttl, &mut trouble).await {
+            // The entry this put should have replaced may still be there, and would be
+            // served once the store is back.
+            cache.delete_later(key, &error);
+        }
     }
     shape.rebuild(value)
 }
@@ -314,13 +319,13 @@ impl Trouble {
     }
 
     fn record(&mut self, site: &Site, key: &str, what: &str, error: &CacheError) {
-        if error.is_unavailable() {
+        // A key over the limit fails the same way on every operation.
+        if error.is_unavailable() || error.code() == ErrorCode::KeyTooLarge {
             self.usable = false;
         }
         if error.is_circuit_open() {
             // Logged once when the breaker opened, not once per call.
             Site::count(&site.bypassed);
-            self.logged = true;
             return;
         }
         if error.code() == ErrorCode::ValueTooLarge {
@@ -334,7 +339,7 @@ impl Trouble {
                 code = error.code().as_str(),
                 key,
                 error = %error,
-                "cache {what} failed; running the function without the cache"
+                "cache {what} failed; the call goes on without the cache"
             );
         }
     }
@@ -404,11 +409,30 @@ async fn write_unless_overtaken<C: Cache>(
     if overtaken() {
         return;
     }
-    write(site, cache, key, raw, ttl, trouble).await;
-    if overtaken() && trouble.usable {
-        let undone = cache.delete(key).await;
-        trouble.keep(site, key, "delete of an overtaken value", undone);
+    let written = write(site, cache, key, raw, ttl, trouble).await;
+    if !overtaken() {
+        return;
     }
+    match written {
+        Write::Stored => {
+            let undone = cache.delete(key).await;
+            trouble.keep(site, key, "delete of an overtaken value", undone);
+        }
+        // A write that timed out may still land: undone once the store is back.
+        Write::Failed(error) if error.is_timeout() => {
+            cache.delete_later(key, &error);
+        }
+        Write::Failed(_) | Write::Skipped => {}
+    }
+}
+
+/// What became of a write.
+enum Write {
+    Stored,
+    /// Recorded in the call's trouble.
+    Failed(CacheError),
+    /// Not tried: the cache was out of reach earlier in the call.
+    Skipped,
 }
 
 async fn write<C: Cache>(
@@ -418,9 +442,16 @@ async fn write<C: Cache>(
     raw: &str,
     ttl: Option<Duration>,
     trouble: &mut Trouble,
-) {
-    if trouble.usable {
-        trouble.keep(site, key, "write", cache.set(key, raw, ttl).await);
+) -> Write {
+    if !trouble.usable {
+        return Write::Skipped;
+    }
+    match cache.set(key, raw, ttl).await {
+        Ok(()) => Write::Stored,
+        Err(error) => {
+            trouble.record(site, key, "write", &error);
+            Write::Failed(error)
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 //! its connection and replays deletions); this only keeps the state, counts and logs each
 //! transition once.
 
-use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::health::BreakerState;
@@ -19,6 +19,9 @@ pub(super) struct Breaker {
     consecutive_failures: AtomicU32,
     times_opened: AtomicU64,
     rejected: AtomicU64,
+    /// Set once a probe's `PING` got an answer: deletions are sent again, so that new ones
+    /// do not pile up behind the replay of the waiting ones.
+    deletions_through: AtomicBool,
     threshold: u32,
     pub(super) cool_down: Duration,
 }
@@ -38,18 +41,27 @@ impl Breaker {
             consecutive_failures: AtomicU32::new(0),
             times_opened: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
+            deletions_through: AtomicBool::new(false),
             threshold,
             cool_down,
         }
     }
 
-    /// Whether an operation may be sent; a refusal is counted.
-    pub(super) fn admit(&self) -> bool {
-        if self.state.load(Ordering::Acquire) == CLOSED {
+    /// Whether an operation may be sent; a refusal is counted. While a probe replays the
+    /// waiting deletions, new deletions are sent too (reads and writes still are not).
+    pub(super) fn admit(&self, deletion: bool) -> bool {
+        if self.state.load(Ordering::Acquire) == CLOSED
+            || (deletion && self.deletions_through.load(Ordering::Acquire))
+        {
             return true;
         }
         self.rejected.fetch_add(1, Ordering::Relaxed);
         false
+    }
+
+    /// The probe's `PING` was answered; see [`admit`](Self::admit).
+    pub(super) fn let_deletions_through(&self) {
+        self.deletions_through.store(true, Ordering::Release);
     }
 
     /// The server answered.
@@ -105,6 +117,7 @@ impl Breaker {
 
     /// A probe starts (`true`) or failed (`false`); callers are refused either way.
     pub(super) fn probing(&self, probing: bool) {
+        self.deletions_through.store(false, Ordering::Release);
         let (from, to) = if probing {
             (OPEN, HALF_OPEN)
         } else {
@@ -118,6 +131,7 @@ impl Breaker {
     /// The probe found the server back and every waiting deletion replayed.
     pub(super) fn close(&self) {
         self.consecutive_failures.store(0, Ordering::Relaxed);
+        self.deletions_through.store(false, Ordering::Release);
         if self.state.swap(CLOSED, Ordering::AcqRel) != CLOSED {
             tracing::info!("cache circuit breaker closed: the server is back, caching resumes");
         }
@@ -158,13 +172,20 @@ mod tests {
         assert!(breaker.open(Why::Failures(3, &error)));
         assert!(!breaker.open(Why::Failures(4, &error)), "opens once");
         assert_eq!(breaker.state(), BreakerState::Open);
-        assert!(!breaker.admit());
+        assert!(!breaker.admit(false));
+        assert!(!breaker.admit(true));
         breaker.probing(true);
         assert_eq!(breaker.state(), BreakerState::HalfOpen);
-        assert!(!breaker.admit(), "callers wait for the probe");
+        assert!(!breaker.admit(false), "callers wait for the probe");
+        breaker.let_deletions_through();
+        assert!(
+            breaker.admit(true),
+            "deletions go through once the server answered"
+        );
+        assert!(!breaker.admit(false));
         breaker.close();
-        assert!(breaker.admit());
-        assert_eq!((breaker.times_opened(), breaker.rejected()), (1, 2));
+        assert!(breaker.admit(false));
+        assert_eq!((breaker.times_opened(), breaker.rejected()), (1, 4));
         assert_eq!(breaker.consecutive_failures(), 0);
     }
 }

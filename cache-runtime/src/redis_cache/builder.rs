@@ -123,9 +123,10 @@ impl RedisCacheBuilder {
     }
 
     /// How long the circuit breaker stays open before probing the server (default
-    /// [`DEFAULT_COOL_DOWN`]); see [`failure_threshold`](Self::failure_threshold).
+    /// [`DEFAULT_COOL_DOWN`]; at least 10 ms, so that probes cannot spin); see
+    /// [`failure_threshold`](Self::failure_threshold).
     pub fn cool_down(mut self, cool_down: Duration) -> Self {
-        self.cool_down = cool_down;
+        self.cool_down = cool_down.max(Duration::from_millis(10));
         self
     }
 

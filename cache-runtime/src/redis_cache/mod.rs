@@ -109,6 +109,8 @@ struct Op<'a> {
     /// Whether the breaker decides if it is sent: not for the recovery task's own probe
     /// and replays, which are how the breaker closes.
     guarded: bool,
+    /// Whether it deletes: deletions are sent again as soon as a probe reaches the server.
+    deletion: bool,
 }
 
 impl<'a> Op<'a> {
@@ -134,6 +136,14 @@ impl<'a> Op<'a> {
             pattern: None,
             resendable: true,
             guarded: true,
+            deletion: false,
+        }
+    }
+
+    fn deletion(self) -> Self {
+        Self {
+            deletion: true,
+            ..self
         }
     }
 
@@ -253,7 +263,7 @@ impl Connection {
 
     /// A deletion that failed because the server is out of reach: kept for replay, and the
     /// breaker opened until it has been replayed, since the entry may still be there.
-    fn defer(&self, deletion: Deletion, error: CacheError) -> CacheError {
+    fn defer(&self, deletion: Deletion, error: &CacheError) {
         {
             let mut pending = self.pending();
             if pending.push(deletion) {
@@ -263,12 +273,11 @@ impl Connection {
                      deletion of every key under the cache's prefix"
                 );
             }
-            if self.breaker.open(breaker::Why::Deletion(&error)) {
+            if self.breaker.open(breaker::Why::Deletion(error)) {
                 self.drop_manager();
             }
         }
         self.recover();
-        error.queued()
     }
 
     fn health(&self) -> Health {
@@ -294,7 +303,7 @@ impl Connection {
     where
         F: Future<Output = Result<T, RedisError>>,
     {
-        if op.guarded && !self.breaker.admit() {
+        if op.guarded && !self.breaker.admit(op.deletion) {
             self.recover();
             return Err(op.circuit_open());
         }
@@ -384,13 +393,18 @@ impl Connection {
 }
 
 /// Replies that say the server cannot be used at all, whatever the command: wrong or missing
-/// credentials, a server still loading its data, a replica without its primary.
+/// credentials, a server still loading its data, a replica without its primary, or a replica
+/// reached instead of the primary (after a failover, until DNS or the proxy catches up).
 fn store_unusable(error: &RedisError) -> bool {
     use redis::{ErrorKind, ServerErrorKind};
     matches!(
         error.kind(),
         ErrorKind::AuthenticationFailed
-            | ErrorKind::Server(ServerErrorKind::BusyLoading | ServerErrorKind::MasterDown)
+            | ErrorKind::Server(
+                ServerErrorKind::BusyLoading
+                    | ServerErrorKind::MasterDown
+                    | ServerErrorKind::ReadOnly
+            )
     ) || matches!(error.code(), Some("NOAUTH" | "WRONGPASS"))
 }
 
@@ -473,7 +487,8 @@ impl RedisCache {
     /// Keeps a deletion that failed because the server is out of reach, for replay.
     fn deferred(&self, error: CacheError, deletion: impl FnOnce() -> Deletion) -> CacheError {
         if error.is_unavailable() {
-            self.connection.defer(deletion(), error)
+            self.connection.defer(deletion(), &error);
+            error.queued()
         } else {
             error
         }
@@ -503,6 +518,15 @@ impl Cache for RedisCache {
         self.connection.health()
     }
 
+    fn delete_later(&self, key: &str, cause: &CacheError) -> bool {
+        if !cause.is_unavailable() || self.key(key).is_err() {
+            return false;
+        }
+        self.connection
+            .defer(Deletion::Key(format!("{}{key}", self.prefix)), cause);
+        true
+    }
+
     async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
         let op = Op::on_key("GET", ErrorCode::Get, key);
         // Bytes first: redis-rs's own conversion error would quote the stored value.
@@ -526,7 +550,9 @@ impl Cache for RedisCache {
     }
 
     async fn delete(&self, key: &str) -> Result<bool, CacheError> {
-        let op = Op::on_key("UNLINK", ErrorCode::Delete, key).not_resent();
+        let op = Op::on_key("UNLINK", ErrorCode::Delete, key)
+            .not_resent()
+            .deletion();
         let removed: u64 = self
             .connection
             .query(op, redis::cmd("UNLINK").arg(self.key(key)?))
@@ -582,13 +608,13 @@ impl Cache for RedisCache {
         if self.prefix.is_empty() {
             // ASYNC: the keys are gone at once for every client, but the server frees the
             // memory in the background instead of blocking for as long as that takes.
-            let op = Op::plain("FLUSHDB", ErrorCode::Flush);
+            let op = Op::plain("FLUSHDB", ErrorCode::Flush).deletion();
             self.connection
                 .query(op, redis::cmd("FLUSHDB").arg("ASYNC"))
                 .await
                 .map_err(|error| self.deferred(error, || Deletion::Pattern("*".to_owned())))
         } else {
-            let op = Op::plain("SCAN/UNLINK", ErrorCode::Flush);
+            let op = Op::plain("SCAN/UNLINK", ErrorCode::Flush).deletion();
             let everything = format!("{}*", self.escaped_prefix);
             self.connection
                 .scan_and_unlink(op, &everything)
@@ -605,7 +631,7 @@ impl Cache for RedisCache {
     }
 
     async fn delete_pattern(&self, pattern: &str) -> Result<u64, CacheError> {
-        let op = Op::on_pattern("SCAN/UNLINK", ErrorCode::Delete, pattern);
+        let op = Op::on_pattern("SCAN/UNLINK", ErrorCode::Delete, pattern).deletion();
         let full_pattern = format!("{}{pattern}", self.escaped_prefix);
         self.connection
             .scan_and_unlink(op, &full_pattern)

@@ -1,10 +1,10 @@
 //! Deletions that failed during an outage, kept for replay: an invalidation must not be
 //! lost because Redis was down when it was asked for.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 
 /// One deletion to replay, with the prefix already applied.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(super) enum Deletion {
     /// `UNLINK` of one key.
     Key(String),
@@ -12,24 +12,38 @@ pub(super) enum Deletion {
     Pattern(String),
 }
 
-/// The waiting deletions, oldest first.
+/// How many keys one replayed `UNLINK` deletes at most.
+const KEYS_PER_UNLINK: usize = 512;
+
+/// The waiting deletions, oldest first, each once.
 pub(super) struct Pending {
     deletions: VecDeque<Deletion>,
+    /// The same deletions, so that one invalidated again and again waits once.
+    waiting: HashSet<Deletion>,
     capacity: usize,
-    /// The pattern for every key the cache owns, used when too many are waiting.
+    /// The pattern for every key of the cache (its builder's prefix, which every view
+    /// extends), used when too many are waiting.
     everything: String,
     /// Whether `deletions` is just `everything`: later ones are covered by it.
     folded: bool,
-    /// Bumped when the queue is replaced, so a replay does not remove the wrong entry.
+    /// Bumped when the queue is replaced, so that a replay does not remove the wrong entry.
     generation: u64,
     replayed: u64,
     dropped: u64,
+}
+
+/// The deletions at the front of the queue that one replay step does: a run of keys (one
+/// `UNLINK`), or one pattern.
+pub(super) struct Batch {
+    pub(super) deletions: Vec<Deletion>,
+    generation: u64,
 }
 
 impl Pending {
     pub(super) fn new(capacity: usize, everything: String) -> Self {
         Pending {
             deletions: VecDeque::new(),
+            waiting: HashSet::new(),
             capacity,
             everything,
             folded: false,
@@ -39,20 +53,25 @@ impl Pending {
         }
     }
 
-    /// Keeps `deletion`; past the capacity, replaces every waiting one (and later ones, until
-    /// replayed) with a deletion of everything, counting them as dropped. Returns whether
-    /// this folded the queue, for a log line.
+    /// Keeps `deletion`, unless the same one is already waiting. Past the capacity, replaces
+    /// every waiting one (and later ones, until replayed) with a deletion of everything,
+    /// counting them as dropped. Returns whether this folded the queue, for a log line.
     pub(super) fn push(&mut self, deletion: Deletion) -> bool {
         if self.folded {
             self.dropped += 1;
             return false;
         }
+        if self.waiting.contains(&deletion) {
+            return false;
+        }
         if self.deletions.len() < self.capacity {
+            self.waiting.insert(deletion.clone());
             self.deletions.push_back(deletion);
             return false;
         }
         self.dropped += self.deletions.len() as u64 + 1;
         self.deletions.clear();
+        self.waiting.clear();
         self.deletions
             .push_back(Deletion::Pattern(self.everything.clone()));
         self.folded = true;
@@ -60,24 +79,52 @@ impl Pending {
         true
     }
 
-    /// The oldest waiting deletion and the generation to hand back to [`done`](Self::done).
-    pub(super) fn next(&self) -> Option<(Deletion, u64)> {
-        self.deletions
-            .front()
-            .map(|deletion| (deletion.clone(), self.generation))
+    /// The next deletions to replay, to hand back to [`done`](Self::done).
+    pub(super) fn next(&self) -> Option<Batch> {
+        let first = self.deletions.front()?;
+        let deletions = match first {
+            Deletion::Pattern(_) => vec![first.clone()],
+            Deletion::Key(_) => self
+                .deletions
+                .iter()
+                .take(KEYS_PER_UNLINK)
+                .take_while(|deletion| matches!(deletion, Deletion::Key(_)))
+                .cloned()
+                .collect(),
+        };
+        Some(Batch {
+            deletions,
+            generation: self.generation,
+        })
     }
 
-    /// The deletion `next` gave has been replayed.
-    pub(super) fn done(&mut self, generation: u64) {
-        if generation != self.generation {
+    /// The deletions of `batch` have been replayed.
+    pub(super) fn done(&mut self, batch: &Batch) {
+        if batch.generation != self.generation {
             // Folded meanwhile: the front is now the deletion of everything, still to do.
             return;
         }
-        self.deletions.pop_front();
-        self.replayed += 1;
+        for deletion in &batch.deletions {
+            // Only the recovery task removes entries, so the front is the batch; checked
+            // all the same, since removing one not replayed would lose it.
+            if self.deletions.front() == Some(deletion) {
+                self.deletions.pop_front();
+                self.waiting.remove(deletion);
+                self.replayed += 1;
+            }
+        }
         if self.deletions.is_empty() {
             self.folded = false;
         }
+    }
+
+    /// Gives up the deletions of `batch` (the server refuses them for good), counting them
+    /// as dropped.
+    pub(super) fn give_up(&mut self, batch: &Batch) {
+        let replayed = self.replayed;
+        self.done(batch);
+        self.dropped += self.replayed - replayed;
+        self.replayed = replayed;
     }
 
     pub(super) fn is_empty(&self) -> bool {
@@ -106,15 +153,35 @@ mod tests {
     }
 
     #[test]
-    fn replays_in_order() {
-        let mut pending = Pending::new(4, "app:*".into());
+    fn replays_runs_of_keys_then_patterns_in_order() {
+        let mut pending = Pending::new(8, "app:*".into());
         pending.push(key("a"));
         pending.push(key("b"));
-        let (first, generation) = pending.next().unwrap();
-        assert_eq!(first, key("a"));
-        pending.done(generation);
-        assert_eq!(pending.next().unwrap().0, key("b"));
-        assert_eq!((pending.len(), pending.replayed()), (1, 1));
+        pending.push(Deletion::Pattern("p*".into()));
+        pending.push(key("c"));
+        let batch = pending.next().unwrap();
+        assert_eq!(batch.deletions, [key("a"), key("b")]);
+        pending.done(&batch);
+        let batch = pending.next().unwrap();
+        assert_eq!(batch.deletions, [Deletion::Pattern("p*".into())]);
+        pending.done(&batch);
+        assert_eq!(pending.next().unwrap().deletions, [key("c")]);
+        assert_eq!((pending.len(), pending.replayed()), (1, 3));
+    }
+
+    #[test]
+    fn a_deletion_asked_for_again_waits_once() {
+        let mut pending = Pending::new(2, "app:*".into());
+        for _ in 0..5 {
+            pending.push(key("hot"));
+        }
+        pending.push(key("other"));
+        assert_eq!(pending.len(), 2);
+        assert_eq!(pending.dropped(), 0, "nothing folded");
+        let batch = pending.next().unwrap();
+        pending.done(&batch);
+        pending.push(key("hot"));
+        assert_eq!(pending.len(), 1, "waits again once replayed");
     }
 
     #[test]
@@ -125,7 +192,10 @@ mod tests {
         assert!(pending.push(key("c")));
         assert!(!pending.push(key("d")), "covered by the fold");
         assert_eq!(pending.len(), 1);
-        assert_eq!(pending.next().unwrap().0, Deletion::Pattern("app:*".into()));
+        assert_eq!(
+            pending.next().unwrap().deletions,
+            [Deletion::Pattern("app:*".into())]
+        );
         assert_eq!(pending.dropped(), 4);
     }
 
@@ -133,9 +203,22 @@ mod tests {
     fn a_fold_during_a_replay_is_not_lost() {
         let mut pending = Pending::new(1, "*".into());
         pending.push(key("a"));
-        let (_, generation) = pending.next().unwrap();
+        let batch = pending.next().unwrap();
         pending.push(key("b"));
-        pending.done(generation);
-        assert_eq!(pending.next().unwrap().0, Deletion::Pattern("*".into()));
+        pending.done(&batch);
+        assert_eq!(
+            pending.next().unwrap().deletions,
+            [Deletion::Pattern("*".into())]
+        );
+    }
+
+    #[test]
+    fn given_up_deletions_count_as_dropped() {
+        let mut pending = Pending::new(4, "*".into());
+        pending.push(key("a"));
+        let batch = pending.next().unwrap();
+        pending.give_up(&batch);
+        assert!(pending.is_empty());
+        assert_eq!((pending.replayed(), pending.dropped()), (0, 1));
     }
 }

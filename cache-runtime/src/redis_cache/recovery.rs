@@ -9,7 +9,7 @@
 use std::sync::Weak;
 use std::sync::atomic::Ordering;
 
-use super::pending::Deletion;
+use super::pending::{Batch, Deletion};
 use super::{Connection, Op};
 use crate::error::{CacheError, ErrorCode};
 
@@ -26,41 +26,71 @@ impl Connection {
             self.recovering.store(false, Ordering::Release);
             return;
         };
-        runtime.spawn(recovery(Running(self.me.clone())));
+        runtime.spawn(recovery(Running {
+            connection: self.me.clone(),
+            armed: true,
+        }));
     }
 
-    /// One attempt: `PING`, then every waiting deletion, oldest first. An error leaves the
-    /// rest waiting.
+    /// One attempt: `PING`, then every waiting deletion, oldest first. An outage leaves the
+    /// rest waiting; a deletion the server refuses for another reason is given up.
     async fn probe_and_replay(&self) -> Result<(), CacheError> {
         let ping = Op::plain("PING", ErrorCode::Connection).unguarded();
         let _: String = self.query(ping, &redis::cmd("PING")).await?;
+        self.breaker.let_deletions_through();
         loop {
             // The guard must be gone before the await below.
             let next = self.pending().next();
-            let Some((deletion, generation)) = next else {
+            let Some(batch) = next else {
                 return Ok(());
             };
-            match &deletion {
-                Deletion::Key(key) => {
-                    let op = Op::on_key("UNLINK", ErrorCode::Delete, key).unguarded();
-                    let _: u64 = self.query(op, redis::cmd("UNLINK").arg(key)).await?;
+            match self.replay(&batch).await {
+                Ok(()) => self.pending().done(&batch),
+                Err(error) if error.is_unavailable() => return Err(error),
+                Err(error) => {
+                    // Such as NOPERM from an ACL: retrying cannot help, and keeping it would
+                    // keep the cache off for good.
+                    tracing::warn!(
+                        code = error.code().as_str(),
+                        error = %error,
+                        deletions = batch.deletions.len(),
+                        "the server refused to replay cache deletions; they are given up, \
+                         and the entries may be served until their TTL ends"
+                    );
+                    self.pending().give_up(&batch);
                 }
+            }
+        }
+    }
+
+    async fn replay(&self, batch: &Batch) -> Result<(), CacheError> {
+        let mut keys = Vec::with_capacity(batch.deletions.len());
+        for deletion in &batch.deletions {
+            match deletion {
+                Deletion::Key(key) => keys.push(key.as_str()),
                 Deletion::Pattern(pattern) => {
                     let op = Op::on_pattern("SCAN/UNLINK", ErrorCode::Delete, pattern).unguarded();
                     self.scan_and_unlink(op, pattern).await?;
                 }
             }
-            self.pending().done(generation);
         }
+        if !keys.is_empty() {
+            let op = Op::plain("UNLINK", ErrorCode::Delete).unguarded();
+            let _: u64 = self.query(op, redis::cmd("UNLINK").arg(&keys)).await?;
+        }
+        Ok(())
     }
 
-    /// Closes the breaker if no deletion is waiting: under the queue's lock, so that one
-    /// queued meanwhile keeps it open.
-    fn close_if_caught_up(&self) -> bool {
+    /// Closes the breaker if no deletion is waiting, under the queue's lock, so that one
+    /// queued meanwhile keeps it open. The task is marked as ended first, also under the
+    /// lock: a failure that opens the breaker again right after must start a new task.
+    fn close_if_caught_up(&self, running: &mut Running) -> bool {
         let pending = self.pending();
         if !pending.is_empty() {
             return false;
         }
+        running.armed = false;
+        self.recovering.store(false, Ordering::Release);
         self.breaker.close();
         true
     }
@@ -68,32 +98,38 @@ impl Connection {
 
 /// Marks the recovery task as running; clears the mark however the task ends (also when
 /// its runtime shuts down and drops it), so that the next rejected operation starts another.
-struct Running(Weak<Connection>);
+struct Running {
+    connection: Weak<Connection>,
+    /// False once the task has cleared the mark itself: a later task may own it by then.
+    armed: bool,
+}
 
 impl Drop for Running {
     fn drop(&mut self) {
-        if let Some(connection) = self.0.upgrade() {
+        if self.armed
+            && let Some(connection) = self.connection.upgrade()
+        {
             connection.recovering.store(false, Ordering::Release);
         }
     }
 }
 
-async fn recovery(running: Running) {
+async fn recovery(mut running: Running) {
     let mut wait = true;
     loop {
         // Holds the connection only while working, so that dropping the cache ends the task.
-        let Some(cool_down) = running.0.upgrade().map(|c| c.breaker.cool_down) else {
+        let Some(cool_down) = running.connection.upgrade().map(|c| c.breaker.cool_down) else {
             return;
         };
         if wait {
             tokio::time::sleep(cool_down).await;
         }
-        let Some(connection) = running.0.upgrade() else {
+        let Some(connection) = running.connection.upgrade() else {
             return;
         };
         connection.breaker.probing(true);
         match connection.probe_and_replay().await {
-            Ok(()) if connection.close_if_caught_up() => return,
+            Ok(()) if connection.close_if_caught_up(&mut running) => return,
             // A deletion came in after the last replay: go again without waiting.
             Ok(()) => wait = false,
             Err(error) => {
