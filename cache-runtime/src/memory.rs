@@ -124,8 +124,8 @@ impl MemoryCacheBuilder {
     }
 
     /// The longest key, prefix included, in bytes (default
-    /// [`DEFAULT_MAX_KEY_SIZE`](crate::DEFAULT_MAX_KEY_SIZE)). Reads and writes of a longer
-    /// one fail with [`ErrorCode::KeyTooLarge`]; other operations find no such key.
+    /// [`DEFAULT_MAX_KEY_SIZE`](crate::DEFAULT_MAX_KEY_SIZE)). Every operation on a longer
+    /// one fails with [`ErrorCode::KeyTooLarge`], as in `RedisCache`.
     pub fn max_key_size(mut self, bytes: usize) -> Self {
         self.limits.max_key_size = bytes;
         self
@@ -242,6 +242,7 @@ impl MemoryCache {
     }
 
     async fn add(&self, key: &str, amount: i64) -> Result<i64, CacheError> {
+        self.check_key(key)?;
         let result = self
             .store
             .entry_by_ref(self.full_key(key).as_ref())
@@ -295,6 +296,7 @@ impl Cache for MemoryCache {
     }
 
     async fn delete(&self, key: &str) -> Result<bool, CacheError> {
+        self.check_key(key)?;
         let result = self
             .store
             .entry_by_ref(self.full_key(key).as_ref())
@@ -312,10 +314,12 @@ impl Cache for MemoryCache {
     }
 
     async fn exists(&self, key: &str) -> Result<bool, CacheError> {
+        self.check_key(key)?;
         Ok(self.live_entry(key).await.is_some())
     }
 
     async fn expire(&self, key: &str, ttl: Duration) -> Result<bool, CacheError> {
+        self.check_key(key)?;
         let millis = expiry::expire_millis(ttl, ErrorCode::Expire, key)?;
         let result = self
             .store
@@ -353,6 +357,7 @@ impl Cache for MemoryCache {
     }
 
     async fn ttl(&self, key: &str) -> Result<Option<Duration>, CacheError> {
+        self.check_key(key)?;
         let now = Instant::now();
         Ok(self
             .live_entry(key)

@@ -158,9 +158,19 @@ pub async fn put<C: Cache, R, V>(
     if let Some(raw) = encode(site, key, shape, &value, &mut trouble) {
         overtake(cache, |loading| loading == key);
         if let Write::Failed(error) = write(site, cache, key, &raw, ttl, &mut trouble).await {
-            // The entry this put should have replaced may still be there, and would be
-            // served once the store is back.
-            cache.delete_later(key, &error);
+            // The entry this put should have replaced is stale now: it must go too.
+            if error.code() == ErrorCode::ValueTooLarge {
+                let deleted = cache.delete(key).await;
+                trouble.keep(
+                    site,
+                    key,
+                    "delete of the value an oversized put replaces",
+                    deleted,
+                );
+            } else {
+                // Out of reach: deleted once the store is back, before anything is read.
+                cache.delete_later(key, &error);
+            }
         }
     }
     shape.rebuild(value)

@@ -1,0 +1,37 @@
+//! Fault injection against real `redis-server` processes: killed, frozen, down from the
+//! start, behind a proxy that black-holes, delays or resets traffic, and holding data the
+//! caller's type cannot use. Whatever happens, callers get what the function body returns,
+//! within a bound, and caching comes back by itself once the server does.
+//!
+//! - `kill`: SIGKILL in the middle of a concurrent load, then a restart on the same port.
+//! - `freeze`: SIGSTOP/SIGCONT; the cost of a call before and after the breaker opens.
+//! - `down`: the server down at start-up, up later.
+//! - `through_proxy`: the proxy (`tests/support/proxy.rs`) in each of its modes.
+//! - `outage`: invalidations during an outage are replayed before anything is served, a
+//!   queue that overflows becomes one deletion of the whole prefix, and a write held up in
+//!   the network does not bring an invalidated value back.
+//! - `breaker`: the circuit breaker as the port shows it, and its log lines.
+//! - `bad_values`, `keys`, `sizes`: stored values of the wrong kind, awkward keys, and the
+//!   size limits, on Redis and on `MemoryCache`.
+//!
+//! Every wait is bounded and every latency bound is generous: these tests prove "did not
+//! hang" and "did not go to the network", on a loaded 2-core machine; the tight figures
+//! belong in a benchmark. Statistics are process-wide per function, so every test has
+//! functions of its own (or counts its bodies itself), and every test has servers of its own.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+#[path = "../support/proxy.rs"]
+mod proxy;
+
+mod bad_values;
+mod breaker;
+mod common;
+mod down;
+mod freeze;
+mod keys;
+mod kill;
+mod outage;
+mod sizes;
+mod through_proxy;
