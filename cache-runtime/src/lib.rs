@@ -12,6 +12,7 @@ mod error;
 mod expiry;
 mod glob;
 mod global;
+mod lease;
 mod memory;
 mod port;
 #[cfg(feature = "redis")]
@@ -22,6 +23,7 @@ pub use aside::{get_or_load, invalidate_key, invalidate_pattern, lookup, store};
 pub use attribute::{FunctionStats, stats, stats_for};
 pub use error::{BoxError, CacheError, ErrorCode};
 pub use global::{from_env, global, set_global_default};
+pub use lease::{DEFAULT_LEASE, Lease, LeaseToken, Lookup};
 pub use memory::{DEFAULT_MAX_CAPACITY, MemoryCache, MemoryCacheBuilder};
 pub use port::Cache;
 #[doc(hidden)]
@@ -52,9 +54,9 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::attribute::{
-        Cacheable, Checked, GlobEscaped, KeepErr, KeyPart, OkOnly, Plain, ResultProbe, Shape,
-        ShareClonedErr, Site, SomeAndNone, SomeOnly, Target, cached, checked, glob_escaped,
-        invalidate, invalidate_skipped, key_part, put, put_split, ttl,
+        Cacheable, Checked, Fill, GlobEscaped, KeepErr, KeyPart, OkOnly, Plain, ResultProbe, Shape,
+        ShareClonedErr, Site, SomeAndNone, SomeOnly, Target, cached, checked, fill, glob_escaped,
+        invalidate, invalidate_skipped, key_part, lease, put, put_split, ttl,
     };
     pub use crate::global::global;
     pub use crate::port::Identity;

@@ -10,8 +10,14 @@ use moka::future::Cache as Store;
 use moka::ops::compute::{CompResult, Op};
 
 use crate::error::{CacheError, ErrorCode};
+use crate::lease::{Lease, LeaseToken, Lookup};
 use crate::port::{Cache, Identity};
 use crate::{counter, expiry, glob};
+
+mod lease;
+mod tags;
+
+use tags::TagSets;
 
 /// How many entries a [`MemoryCache`] holds by default before it starts evicting.
 pub const DEFAULT_MAX_CAPACITY: u64 = 100_000;
@@ -47,6 +53,8 @@ pub const DEFAULT_MAX_CAPACITY: u64 = 100_000;
 #[derive(Clone)]
 pub struct MemoryCache {
     store: Store<String, Entry>,
+    /// The tags' records, shared by every view of the store.
+    tags: Arc<TagSets>,
     prefix: Arc<str>,
     escaped_prefix: Arc<str>,
     /// Shared by this view's clones; each view has its own.
@@ -65,6 +73,8 @@ pub struct MemoryCacheBuilder {
 struct Entry {
     value: Arc<str>,
     expires_at: Option<Instant>,
+    /// `Some` for a lease marker (with an empty `value`): see `memory/lease.rs`.
+    lease: Option<LeaseToken>,
 }
 
 impl Entry {
@@ -118,7 +128,7 @@ impl MemoryCacheBuilder {
             .max_capacity(self.max_capacity)
             .expire_after(EntryExpiry)
             .build();
-        MemoryCache::from_parts(store, &self.prefix)
+        MemoryCache::from_parts(store, Arc::default(), &self.prefix)
     }
 }
 
@@ -161,7 +171,11 @@ impl MemoryCache {
     /// a handle to a namespace cannot make one that reaches keys outside it.
     #[must_use]
     pub fn with_prefix(&self, prefix: &str) -> Self {
-        Self::from_parts(self.store.clone(), &format!("{}{prefix}", self.prefix))
+        Self::from_parts(
+            self.store.clone(),
+            Arc::clone(&self.tags),
+            &format!("{}{prefix}", self.prefix),
+        )
     }
 
     /// The prefix this view adds to every key.
@@ -169,9 +183,10 @@ impl MemoryCache {
         &self.prefix
     }
 
-    fn from_parts(store: Store<String, Entry>, prefix: &str) -> Self {
+    fn from_parts(store: Store<String, Entry>, tags: Arc<TagSets>, prefix: &str) -> Self {
         Self {
             store,
+            tags,
             prefix: prefix.into(),
             escaped_prefix: glob::escape(prefix).into(),
             identity: Identity::fresh(),
@@ -194,7 +209,11 @@ impl MemoryCache {
     /// Replaces the entry at `key` with `value`; every write goes through moka's per-key
     /// compute lock so that writes and counters on one key are serialised, as in Redis.
     async fn put(&self, key: &str, value: Arc<str>, expires_at: Option<Instant>) {
-        let entry = Entry { value, expires_at };
+        let entry = Entry {
+            value,
+            expires_at,
+            lease: None,
+        };
         self.store
             .entry_by_ref(self.full_key(key).as_ref())
             .and_compute_with(|_| async move { Op::Put(entry) })
@@ -219,6 +238,7 @@ impl MemoryCache {
                 Ok::<_, CacheError>(Op::Put(Entry {
                     value: value.to_string().into(),
                     expires_at: current.and_then(|entry| entry.expires_at),
+                    lease: None,
                 }))
             })
             .await?;
@@ -243,9 +263,11 @@ impl Cache for MemoryCache {
     }
 
     async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
+        // A lease marker is not a value.
         Ok(self
             .live_entry(key)
             .await
+            .filter(|entry| entry.lease.is_none())
             .map(|entry| entry.value.to_string()))
     }
 
@@ -291,8 +313,8 @@ impl Cache for MemoryCache {
                             Op::Remove
                         } else {
                             Op::Put(Entry {
-                                value: entry.value,
                                 expires_at: Self::deadline(millis),
+                                ..entry
                             })
                         }
                     }
@@ -331,6 +353,7 @@ impl Cache for MemoryCache {
     }
 
     async fn flush(&self) -> Result<(), CacheError> {
+        self.tags.forget_under(&self.prefix);
         if self.prefix.is_empty() {
             self.store.invalidate_all();
             Ok(())
@@ -389,5 +412,38 @@ impl Cache for MemoryCache {
                 .await;
         }
         Ok(())
+    }
+
+    async fn lookup(&self, key: &str) -> Result<Lookup, CacheError> {
+        Ok(self.lease_lookup(key).await)
+    }
+
+    async fn try_lease(
+        &self,
+        key: &str,
+        lease: Duration,
+        ttl: Option<Duration>,
+        tags: &[&str],
+    ) -> Result<Lease, CacheError> {
+        self.lease_take(key, lease, ttl, tags).await
+    }
+
+    async fn set_leased(
+        &self,
+        key: &str,
+        token: &LeaseToken,
+        value: &str,
+        ttl: Option<Duration>,
+    ) -> Result<bool, CacheError> {
+        self.lease_store(key, token, value, ttl).await
+    }
+
+    async fn release_lease(&self, key: &str, token: &LeaseToken) -> Result<(), CacheError> {
+        self.lease_release(key, token).await;
+        Ok(())
+    }
+
+    async fn invalidate_tags(&self, tags: &[&str]) -> Result<u64, CacheError> {
+        self.tags_invalidate(tags).await
     }
 }

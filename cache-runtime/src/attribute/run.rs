@@ -8,20 +8,26 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::flight::{Landed, Role};
+use super::lease::{Acquired, Fill, Found, Write, acquire, give_back, look, try_once};
 use super::shape::Checked;
 use super::site::Site;
 use crate::error::CacheError;
+use crate::lease::LeaseToken;
 use crate::port::Cache;
 
 /// `#[cached]`: the value at `key`, or the body's result, loaded once per key and cache at a
 /// time in this process and stored when its shape says so. With `enabled` false (a
 /// `condition` that did not hold) the body runs and the cache is not touched.
+///
+/// A miss takes the key's lease before the body runs, so that one caller across all
+/// processes loads and an invalidation during the load keeps its value from being stored;
+/// see [`super::lease`].
 pub async fn cached<C, R, V, F>(
     site: &'static Site,
     cache: &C,
     enabled: bool,
     key: String,
-    ttl: Option<Duration>,
+    fill: Fill,
     shape: Checked<R, V>,
     body: F,
 ) -> R
@@ -35,15 +41,25 @@ where
         return body.await;
     }
     let mut trouble = Trouble::default();
-    if let Some(result) = read(site, cache, &key, &shape, &mut trouble).await {
+    let mut found = look(site, cache, &key, &mut trouble).await;
+    if let Found::Hit(raw) = &found
+        && let Some(result) = decode(site, &key, raw, &shape, &mut trouble)
+    {
         Site::count(&site.hits);
         return result;
     }
     // A call counts once, as a hit or a miss, however it goes round the loop.
     let mut outcome = Once::default();
+    // The lease of a leader that was cancelled or panicked, taken over from its flight.
+    let mut inherited: Option<LeaseToken> = None;
     loop {
-        match site.flights.join(cache.identity(), &key) {
+        match site.flights.join(cache.identity(), &key, &fill.tags) {
             Role::Waiter(flight) => {
+                if let Some(token) = inherited.take() {
+                    // Another caller leads now: the lease goes back for it to take.
+                    let write = Write::Leased(token);
+                    give_back(site, cache, &key, &write, &mut trouble).await;
+                }
                 outcome.count(&site.misses);
                 match flight.wait().await {
                     Landed::Json(raw) => {
@@ -62,56 +78,119 @@ where
                         None => break,
                     },
                     Landed::RunYourself => break,
-                    Landed::Abandoned => continue,
+                    Landed::Abandoned => {
+                        inherited = flight.take_lease();
+                        continue;
+                    }
                 }
             }
             Role::Leader(leader) => {
                 // A leader that finished between our read and our joining has stored its
                 // value by now; reading again keeps that from loading twice. Not after a
                 // failed read: the same failure would only be counted twice.
-                if !trouble.logged
-                    && let Some(raw) = read_raw(site, cache, &key, &mut trouble).await
-                    && let Some(result) = decode(site, &key, &raw, &shape, &mut trouble)
-                {
-                    outcome.count(&site.hits);
-                    leader.land(Landed::Json(raw.into()));
-                    return result;
+                if !trouble.logged && inherited.is_none() {
+                    found = look(site, cache, &key, &mut trouble).await;
+                    if let Found::Hit(raw) = &found
+                        && let Some(result) = decode(site, &key, raw, &shape, &mut trouble)
+                    {
+                        outcome.count(&site.hits);
+                        leader.land(Landed::Json(raw.as_str().into()));
+                        return result;
+                    }
                 }
                 outcome.count(&site.misses);
+                let acquired = match inherited.take() {
+                    Some(token) => Acquired::Load(Write::Leased(token)),
+                    None => acquire(site, cache, &key, &fill, found, &mut trouble).await,
+                };
+                let write = match acquired {
+                    Acquired::Value(raw) => {
+                        if let Some(result) = decode(site, &key, &raw, &shape, &mut trouble) {
+                            Site::count(&site.coalesced);
+                            leader.land(Landed::Json(raw.into()));
+                            return result;
+                        }
+                        Write::Plain
+                    }
+                    Acquired::Load(write) => write,
+                };
+                if let Write::Leased(token) = &write {
+                    leader.hold(token);
+                }
                 Site::count(&site.loads);
                 let value = match shape.split(body.await) {
                     Ok(value) => value,
                     Err(uncached) => {
                         let landed = shape.share(&uncached);
                         leader.land(landed.map_or(Landed::RunYourself, Landed::Uncached));
+                        give_back(site, cache, &key, &write, &mut trouble).await;
                         return uncached;
                     }
                 };
                 let Some(raw) = encode(site, &key, &shape, &value, &mut trouble) else {
                     leader.land(Landed::RunYourself);
+                    give_back(site, cache, &key, &write, &mut trouble).await;
                     return shape.rebuild(value);
                 };
                 // The waiters get the value before the write, so they do not wait for it.
                 leader.land(Landed::Json(Arc::clone(&raw)));
                 let stale = || leader.is_stale();
-                write_unless_overtaken(site, cache, &key, &raw, ttl, &mut trouble, stale).await;
+                finish(site, cache, &key, &raw, &fill, write, &mut trouble, stale).await;
                 return shape.rebuild(value);
             }
         }
     }
     // A load of its own, outside any flight, so no invalidation can mark it: it watches
     // the count of invalidations instead, and gives up its write if any came meanwhile.
+    let write = try_once(site, cache, &key, &fill, &mut trouble).await;
     Site::count(&site.loads);
     let overtaken = OVERTAKEN.load(Ordering::SeqCst);
     let value = match shape.split(body.await) {
         Ok(value) => value,
-        Err(uncached) => return uncached,
+        Err(uncached) => {
+            give_back(site, cache, &key, &write, &mut trouble).await;
+            return uncached;
+        }
     };
-    if let Some(raw) = encode(site, &key, &shape, &value, &mut trouble) {
-        let stale = || OVERTAKEN.load(Ordering::SeqCst) != overtaken;
-        write_unless_overtaken(site, cache, &key, &raw, ttl, &mut trouble, stale).await;
+    match encode(site, &key, &shape, &value, &mut trouble) {
+        Some(raw) => {
+            let stale = || OVERTAKEN.load(Ordering::SeqCst) != overtaken;
+            finish(site, cache, &key, &raw, &fill, write, &mut trouble, stale).await;
+        }
+        None => give_back(site, cache, &key, &write, &mut trouble).await,
     }
     shape.rebuild(value)
+}
+
+/// Writes a loaded value as `write` says, unless `overtaken` says an in-process
+/// invalidation or put of the key came during the load (then a lease is given back).
+#[allow(clippy::too_many_arguments)] // one call's state, passed down once
+async fn finish<C: Cache>(
+    site: &Site,
+    cache: &C,
+    key: &str,
+    raw: &str,
+    fill: &Fill,
+    write: Write,
+    trouble: &mut Trouble,
+    overtaken: impl Fn() -> bool,
+) {
+    match write {
+        Write::Leased(token) if !overtaken() && trouble.usable => {
+            // `false`: an invalidation removed the lease during the load, so the value may
+            // predate it and is not stored.
+            let stored = cache.set_leased(key, &token, raw, fill.ttl).await;
+            if trouble.keep(site, key, "write", stored).is_none() {
+                // A refused write (a zero TTL, say) must not leave others waiting.
+                give_back(site, cache, key, &Write::Leased(token), trouble).await;
+            }
+        }
+        write @ Write::Leased(_) => give_back(site, cache, key, &write, trouble).await,
+        Write::Plain => {
+            write_unless_overtaken(site, cache, key, raw, fill.ttl, trouble, overtaken).await;
+        }
+        Write::Skip => {}
+    }
 }
 
 /// How many in-process invalidations and puts have started: bumped before they mark
@@ -155,7 +234,7 @@ pub async fn put<C: Cache, R, V>(
 ) -> R {
     let mut trouble = Trouble::default();
     if let Some(raw) = encode(site, key, shape, &value, &mut trouble) {
-        overtake(cache, |loading| loading == key);
+        overtake(cache, |loading, _| loading == key);
         write(site, cache, key, &raw, ttl, &mut trouble).await;
     }
     shape.rebuild(value)
@@ -164,7 +243,7 @@ pub async fn put<C: Cache, R, V>(
 /// Marks the in-flight loads of `cache` whose keys `covers` matches as stale, before a
 /// write or a deletion of those keys: they may have read the data before the change that
 /// this write or deletion follows, so they must not store it, nor be joined from now on.
-fn overtake<C: Cache>(cache: &C, covers: impl Fn(&str) -> bool) {
+fn overtake<C: Cache>(cache: &C, covers: impl Fn(&str, &[String]) -> bool) {
     OVERTAKEN.fetch_add(1, Ordering::SeqCst);
     let identity = cache.identity();
     Site::each(|site| site.flights.invalidate(identity, &covers));
@@ -177,16 +256,19 @@ pub enum Target {
     Key(String),
     /// A Redis glob, with interpolated values already escaped.
     Pattern(String),
+    /// A tag: every entry recorded under it.
+    Tag(String),
 }
 
 /// `#[invalidate]`, after a successful body: deletes every target, in order.
 pub async fn invalidate<C: Cache>(site: &'static Site, cache: &C, targets: &[Target]) {
     invalidate_skipped(site);
     for (at, target) in targets.iter().enumerate() {
-        overtake(cache, |key| target.covers(key));
+        overtake(cache, |key, tags| target.covers(key, tags));
         let outcome = match target {
             Target::Key(key) => cache.delete(key).await.map(drop),
             Target::Pattern(pattern) => cache.delete_pattern(pattern).await.map(drop),
+            Target::Tag(tag) => cache.invalidate_tags(&[tag]).await.map(drop),
         };
         let Err(error) = outcome else {
             Site::count(&site.invalidations);
@@ -221,11 +303,12 @@ pub fn invalidate_skipped(site: &'static Site) {
 }
 
 impl Target {
-    /// Whether deleting this target deletes `key`.
-    fn covers(&self, key: &str) -> bool {
+    /// Whether deleting this target deletes `key`, recorded under `tags`.
+    fn covers(&self, key: &str, tags: &[String]) -> bool {
         match self {
             Target::Key(exact) => exact == key,
             Target::Pattern(pattern) => crate::glob::matches(pattern.as_bytes(), key.as_bytes()),
+            Target::Tag(tag) => tags.contains(tag),
         }
     }
 }
@@ -235,6 +318,7 @@ impl std::fmt::Display for Target {
         match self {
             Target::Key(key) => write!(f, "key {key}"),
             Target::Pattern(pattern) => write!(f, "pattern {pattern}"),
+            Target::Tag(tag) => write!(f, "tag {tag}"),
         }
     }
 }
@@ -255,12 +339,12 @@ impl std::fmt::Display for Targets<'_> {
 }
 
 /// What went wrong with the cache during one call.
-struct Trouble {
+pub(super) struct Trouble {
     /// Whether a failure was already recorded (and logged: one warning per call is enough).
     logged: bool,
     /// False once the cache could not be reached: the rest of the call skips it rather
     /// than wait for a second timeout.
-    usable: bool,
+    pub(super) usable: bool,
 }
 
 impl Default for Trouble {
@@ -274,7 +358,7 @@ impl Default for Trouble {
 
 impl Trouble {
     /// The value of `result`, or `None` with its error recorded.
-    fn keep<T>(
+    pub(super) fn keep<T>(
         &mut self,
         site: &Site,
         key: &str,
@@ -301,29 +385,6 @@ impl Trouble {
             );
         }
     }
-}
-
-/// A hit, decoded; `None` for anything else (failures are counted and logged).
-async fn read<C: Cache, R, V>(
-    site: &Site,
-    cache: &C,
-    key: &str,
-    shape: &Checked<R, V>,
-    trouble: &mut Trouble,
-) -> Option<R> {
-    let raw = read_raw(site, cache, key, trouble).await?;
-    decode(site, key, &raw, shape, trouble)
-}
-
-async fn read_raw<C: Cache>(
-    site: &Site,
-    cache: &C,
-    key: &str,
-    trouble: &mut Trouble,
-) -> Option<String> {
-    trouble
-        .keep(site, key, "read", cache.get(key).await)
-        .flatten()
 }
 
 /// A stored value that does not decode (corrupt, or another type since a deploy) is a miss;
@@ -395,6 +456,7 @@ mod tests {
     use tokio::sync::{Notify, oneshot};
 
     use super::*;
+    use crate::attribute::lease::fill;
     use crate::attribute::shape::{Plain, checked};
     use crate::memory::MemoryCache;
 
@@ -420,7 +482,7 @@ mod tests {
                     &*cache,
                     true,
                     "k".into(),
-                    None,
+                    fill(None, None, Vec::new()),
                     checked(Plain),
                     async {
                         started.notify_one();
@@ -440,7 +502,7 @@ mod tests {
                     &*cache,
                     true,
                     "k".into(),
-                    None,
+                    fill(None, None, Vec::new()),
                     checked(Plain),
                     async { 2_u32 },
                 )
@@ -475,7 +537,7 @@ mod tests {
                         &*cache,
                         true,
                         "k".into(),
-                        None,
+                        fill(None, None, Vec::new()),
                         checked(Plain),
                         async move {
                             if runs.fetch_add(1, Ordering::SeqCst) == 0 {

@@ -3,6 +3,8 @@
 
 mod builder;
 mod key;
+mod lease;
+mod tags;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -18,6 +20,7 @@ pub use builder::{
 use key::PrefixedKey;
 
 use crate::error::{CacheError, ErrorCode};
+use crate::lease::{Lease, LeaseToken, Lookup};
 use crate::port::{Cache, Identity};
 use crate::{expiry, glob};
 
@@ -318,7 +321,13 @@ impl RedisCache {
         }
     }
 
-    async fn scan_and_unlink(&self, op: Op<'_>, pattern: &str) -> Result<u64, CacheError> {
+    /// Deletes the keys matching `pattern`; with `spare_tags`, not tags' sets.
+    async fn scan_and_unlink(
+        &self,
+        op: Op<'_>,
+        pattern: &str,
+        spare_tags: bool,
+    ) -> Result<u64, CacheError> {
         let mut cursor: u64 = 0;
         let mut deleted = 0;
         loop {
@@ -329,7 +338,10 @@ impl RedisCache {
                 .arg("COUNT")
                 .arg(self.connection.scan_count);
             // Keys as bytes: another writer's non-UTF-8 keys must not stop the deletion.
-            let (next, keys): (u64, Vec<Vec<u8>>) = self.connection.query(op, &scan).await?;
+            let (next, mut keys): (u64, Vec<Vec<u8>>) = self.connection.query(op, &scan).await?;
+            if spare_tags {
+                keys.retain(|key| !tags::is_tag_key(key, &self.prefix));
+            }
             if !keys.is_empty() {
                 let removed: u64 = self
                     .connection
@@ -345,8 +357,10 @@ impl RedisCache {
     }
 }
 
+/// A value read from the store as text; a lease marker is no value.
 fn into_utf8(op: Op<'_>, value: Option<Vec<u8>>) -> Result<Option<String>, CacheError> {
     value
+        .filter(|bytes| !LeaseToken::is_marker(bytes))
         .map(|bytes| String::from_utf8(bytes).map_err(|_| op.not_utf8()))
         .transpose()
 }
@@ -439,7 +453,7 @@ impl Cache for RedisCache {
                 .await
         } else {
             let op = Op::plain("SCAN/UNLINK", ErrorCode::Flush);
-            self.scan_and_unlink(op, &format!("{}*", self.escaped_prefix))
+            self.scan_and_unlink(op, &format!("{}*", self.escaped_prefix), false)
                 .await
                 .map(drop)
         }
@@ -454,7 +468,7 @@ impl Cache for RedisCache {
     async fn delete_pattern(&self, pattern: &str) -> Result<u64, CacheError> {
         let op = Op::on_pattern("SCAN/UNLINK", ErrorCode::Delete, pattern);
         let full_pattern = format!("{}{pattern}", self.escaped_prefix);
-        self.scan_and_unlink(op, &full_pattern).await
+        self.scan_and_unlink(op, &full_pattern, true).await
     }
 
     async fn get_many(&self, keys: &[&str]) -> Result<HashMap<String, Option<String>>, CacheError> {
@@ -511,5 +525,37 @@ impl Cache for RedisCache {
                 self.connection.pipeline(op, &pipeline).await
             }
         }
+    }
+
+    async fn lookup(&self, key: &str) -> Result<Lookup, CacheError> {
+        self.lease_lookup(key).await
+    }
+
+    async fn try_lease(
+        &self,
+        key: &str,
+        lease: Duration,
+        ttl: Option<Duration>,
+        tags: &[&str],
+    ) -> Result<Lease, CacheError> {
+        self.lease_take(key, lease, ttl, tags).await
+    }
+
+    async fn set_leased(
+        &self,
+        key: &str,
+        token: &LeaseToken,
+        value: &str,
+        ttl: Option<Duration>,
+    ) -> Result<bool, CacheError> {
+        self.lease_store(key, token, value, ttl).await
+    }
+
+    async fn release_lease(&self, key: &str, token: &LeaseToken) -> Result<(), CacheError> {
+        self.lease_release(key, token).await
+    }
+
+    async fn invalidate_tags(&self, tags: &[&str]) -> Result<u64, CacheError> {
+        self.tags_invalidate(tags).await
     }
 }
