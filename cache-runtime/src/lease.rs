@@ -9,9 +9,13 @@
 //! whose invalidation came during the load therefore never lands.
 
 use std::collections::hash_map::RandomState;
+use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use crate::error::CacheError;
 
 /// How long a `#[cached]` lease lives by default, unless the attribute says `lease = ...`.
 ///
@@ -19,6 +23,11 @@ use std::time::Duration;
 /// callers in other processes wait for the value at most this long before loading for
 /// themselves.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(10);
+
+/// A lease's release that owns what it needs, so it can run on its own task: what
+/// [`Cache::release_lease_detached`](crate::Cache::release_lease_detached) returns.
+#[doc(hidden)]
+pub type DetachedRelease = Pin<Box<dyn Future<Output = Result<(), CacheError>> + Send>>;
 
 /// The first bytes of every lease marker. `0xFF` never occurs in UTF-8, and values stored
 /// through the port are `String`s, so a marker can never be mistaken for a cached value.

@@ -10,7 +10,7 @@ use moka::future::Cache as Store;
 use moka::ops::compute::{CompResult, Op};
 
 use crate::error::{CacheError, ErrorCode};
-use crate::lease::{Lease, LeaseToken, Lookup};
+use crate::lease::{DetachedRelease, Lease, LeaseToken, Lookup};
 use crate::port::{Cache, Identity};
 use crate::{counter, expiry, glob};
 
@@ -441,6 +441,13 @@ impl Cache for MemoryCache {
     async fn release_lease(&self, key: &str, token: &LeaseToken) -> Result<(), CacheError> {
         self.lease_release(key, token).await;
         Ok(())
+    }
+
+    fn release_lease_detached(&self, key: &str, token: &LeaseToken) -> Option<DetachedRelease> {
+        let (cache, key, token) = (self.clone(), key.to_owned(), token.clone());
+        Some(Box::pin(
+            async move { cache.release_lease(&key, &token).await },
+        ))
     }
 
     async fn invalidate_tags(&self, tags: &[&str]) -> Result<u64, CacheError> {

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 
 use crate::codec;
 use crate::error::{CacheError, ErrorCode};
-use crate::lease::{Lease, LeaseToken, Lookup};
+use crate::lease::{DetachedRelease, Lease, LeaseToken, Lookup};
 
 /// A key-value cache with Redis semantics: the port of the hexagon.
 ///
@@ -232,6 +232,19 @@ pub trait Cache: Send + Sync {
     ) -> impl Future<Output = Result<(), CacheError>> + Send {
         let _ = (key, token);
         async { Ok(()) }
+    }
+
+    /// [`release_lease`](Self::release_lease) as a future that borrows nothing, or `None`
+    /// when the adapter cannot make one (the default).
+    ///
+    /// `#[cached]` gives a lease back this way after a body whose result is not stored (an
+    /// `Err`, a `None`): the result may not be `Send`, so the call cannot await anything
+    /// once it holds it, and the release runs on a task of its own instead. Without it,
+    /// callers elsewhere wait for such a lease to expire.
+    #[doc(hidden)]
+    fn release_lease_detached(&self, key: &str, token: &LeaseToken) -> Option<DetachedRelease> {
+        let _ = (key, token);
+        None
     }
 
     /// Deletes every entry recorded under any of `tags` (by a `#[cached(tags = [...])]`

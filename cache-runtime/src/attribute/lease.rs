@@ -116,7 +116,8 @@ pub(super) async fn acquire<C: Cache>(
             }
         }
         let now = Instant::now();
-        if now >= deadline {
+        // Waiting needs Tokio's timer; without it, load at once (and do not store).
+        if now >= deadline || tokio::runtime::Handle::try_current().is_err() {
             return Acquired::Load(Write::Skip);
         }
         tokio::time::sleep(pause.min(deadline - now)).await;
@@ -148,6 +149,37 @@ pub(super) async fn try_once<C: Cache>(
         Some(Lease::Taken) => Write::Skip,
         Some(Lease::Unsupported) | None => Write::Plain,
     }
+}
+
+/// Gives the lease back on a task of its own, for a load whose result is not stored and
+/// may not be `Send`, so that the call cannot await anything more; see
+/// [`Cache::release_lease_detached`]. Without a Tokio runtime, or for an adapter that
+/// cannot detach a release, the lease is left to expire.
+pub(super) fn give_back_detached<C: Cache>(
+    site: &'static Site,
+    cache: &C,
+    key: &str,
+    write: &Write,
+    trouble: &Trouble,
+) {
+    let Write::Leased(token) = write else {
+        return;
+    };
+    if !trouble.usable {
+        return;
+    }
+    let (Some(release), Ok(runtime)) = (
+        cache.release_lease_detached(key, token),
+        tokio::runtime::Handle::try_current(),
+    ) else {
+        return;
+    };
+    let key = key.to_owned();
+    runtime.spawn(async move {
+        if let Err(error) = release.await {
+            Trouble::default().record(site, &key, "lease release", &error);
+        }
+    });
 }
 
 /// Gives the lease back, for a load whose result is not stored, so that other callers do

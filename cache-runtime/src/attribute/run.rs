@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::flight::{Landed, Role};
-use super::lease::{Acquired, Fill, Found, Write, acquire, give_back, look, try_once};
+use super::lease::{
+    Acquired, Fill, Found, Write, acquire, give_back, give_back_detached, look, try_once,
+};
 use super::shape::Checked;
 use super::site::Site;
 use crate::error::CacheError;
@@ -123,7 +125,7 @@ where
                     Err(uncached) => {
                         let landed = shape.share(&uncached);
                         leader.land(landed.map_or(Landed::RunYourself, Landed::Uncached));
-                        give_back(site, cache, &key, &write, &mut trouble).await;
+                        give_back_detached(site, cache, &key, &write, &trouble);
                         return uncached;
                     }
                 };
@@ -148,7 +150,7 @@ where
     let value = match shape.split(body.await) {
         Ok(value) => value,
         Err(uncached) => {
-            give_back(site, cache, &key, &write, &mut trouble).await;
+            give_back_detached(site, cache, &key, &write, &trouble);
             return uncached;
         }
     };
@@ -370,7 +372,7 @@ impl Trouble {
             .ok()
     }
 
-    fn record(&mut self, site: &Site, key: &str, what: &str, error: &CacheError) {
+    pub(super) fn record(&mut self, site: &Site, key: &str, what: &str, error: &CacheError) {
         Site::count(&site.errors);
         if error.is_connection() || error.is_timeout() {
             self.usable = false;

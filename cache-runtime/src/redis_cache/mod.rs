@@ -20,7 +20,7 @@ pub use builder::{
 use key::PrefixedKey;
 
 use crate::error::{CacheError, ErrorCode};
-use crate::lease::{Lease, LeaseToken, Lookup};
+use crate::lease::{DetachedRelease, Lease, LeaseToken, Lookup};
 use crate::port::{Cache, Identity};
 use crate::{expiry, glob};
 
@@ -553,6 +553,13 @@ impl Cache for RedisCache {
 
     async fn release_lease(&self, key: &str, token: &LeaseToken) -> Result<(), CacheError> {
         self.lease_release(key, token).await
+    }
+
+    fn release_lease_detached(&self, key: &str, token: &LeaseToken) -> Option<DetachedRelease> {
+        let (cache, key, token) = (self.clone(), key.to_owned(), token.clone());
+        Some(Box::pin(
+            async move { cache.release_lease(&key, &token).await },
+        ))
     }
 
     async fn invalidate_tags(&self, tags: &[&str]) -> Result<u64, CacheError> {

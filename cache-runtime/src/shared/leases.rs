@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::BoxFuture;
-use crate::lease::{Lease, LeaseToken, Lookup};
+use crate::lease::{DetachedRelease, Lease, LeaseToken, Lookup};
 use crate::port::Cache;
 
 /// The object-safe twin of the lease and tag methods of [`Cache`].
@@ -25,6 +25,7 @@ pub(super) trait DynLeases {
         ttl: Option<Duration>,
     ) -> BoxFuture<'a, bool>;
     fn release_lease<'a>(&'a self, key: &'a str, token: &'a LeaseToken) -> BoxFuture<'a, ()>;
+    fn release_lease_detached(&self, key: &str, token: &LeaseToken) -> Option<DetachedRelease>;
     fn invalidate_tags<'a>(&'a self, tags: &'a [&'a str]) -> BoxFuture<'a, u64>;
 }
 
@@ -52,6 +53,9 @@ impl<C: Cache> DynLeases for C {
     }
     fn release_lease<'a>(&'a self, key: &'a str, token: &'a LeaseToken) -> BoxFuture<'a, ()> {
         Box::pin(Cache::release_lease(self, key, token))
+    }
+    fn release_lease_detached(&self, key: &str, token: &LeaseToken) -> Option<DetachedRelease> {
+        Cache::release_lease_detached(self, key, token)
     }
     fn invalidate_tags<'a>(&'a self, tags: &'a [&'a str]) -> BoxFuture<'a, u64> {
         Box::pin(Cache::invalidate_tags(self, tags))
@@ -96,6 +100,14 @@ macro_rules! forward_leases {
         ) -> impl Future<Output = Result<(), CacheError>> + Send {
             let $this = self;
             async move { $Trait::release_lease($target, key, token).await }
+        }
+        fn release_lease_detached(
+            &self,
+            key: &str,
+            token: &$crate::lease::LeaseToken,
+        ) -> Option<$crate::lease::DetachedRelease> {
+            let $this = self;
+            $Trait::release_lease_detached($target, key, token)
         }
         fn invalidate_tags(
             &self,
