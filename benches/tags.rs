@@ -64,7 +64,10 @@ fn main() {
 
             fill(&cache).await;
             let started = Instant::now();
-            let deleted = cache.delete_pattern("user:1:orders:*").await.expect("by pattern");
+            let deleted = cache
+                .delete_pattern("user:1:orders:*")
+                .await
+                .expect("by pattern");
             by_pattern.push(started.elapsed());
             assert_eq!(deleted, u64::from(TAGGED));
         }
@@ -80,7 +83,10 @@ fn main() {
         // Tag versions instead of sets: a hit must read the tag's version too, in a second
         // round trip or folded into one MGET (which Redis Cluster refuses across slots).
         fill(&cache).await;
-        cache.set("version:user:1", "1", None).await.expect("a version");
+        cache
+            .set("version:user:1", "1", None)
+            .await
+            .expect("a version");
         let mut get = Vec::new();
         let mut mget = Vec::new();
         let mut two_gets = Vec::new();
@@ -100,9 +106,18 @@ fn main() {
                 .await,
             );
         }
-        println!("a hit, tag sets (one GET)             median {:>12?}", median(&mut get));
-        println!("a hit, versions in one MGET           median {:>12?}", median(&mut mget));
-        println!("a hit, versions in two GETs           median {:>12?}", median(&mut two_gets));
+        println!(
+            "a hit, tag sets (one GET)             median {:>12?}",
+            median(&mut get)
+        );
+        println!(
+            "a hit, versions in one MGET           median {:>12?}",
+            median(&mut mget)
+        );
+        println!(
+            "a hit, versions in two GETs           median {:>12?}",
+            median(&mut two_gets)
+        );
 
         let usage: Option<u64> = redis::cmd("MEMORY")
             .arg("USAGE")

@@ -119,6 +119,20 @@ pub async fn invalidate_pattern<C: Cache>(cache: &C, pattern: &str) -> Result<u6
     })
 }
 
+/// Deletes every entry recorded under any of `tags` (see
+/// [`Cache::invalidate_tags`]), failing open as [`invalidate_key`] does. `Ok(n)`: how many
+/// entries were deleted.
+pub async fn invalidate_tags<C: Cache>(cache: &C, tags: &[&str]) -> Result<u64, CacheError> {
+    cache.invalidate_tags(tags).await.inspect_err(|error| {
+        tracing::warn!(
+            code = error.code().as_str(),
+            tags = ?tags,
+            error = %error,
+            "cache invalidation failed; entries under the tags may stay until their TTL"
+        );
+    })
+}
+
 fn log_failure(what: &str, key: &str, error: &CacheError) {
     tracing::warn!(
         code = error.code().as_str(),

@@ -19,10 +19,12 @@ mod port;
 mod redis_cache;
 mod shared;
 
-pub use aside::{get_or_load, invalidate_key, invalidate_pattern, lookup, store};
+pub use aside::{get_or_load, invalidate_key, invalidate_pattern, invalidate_tags, lookup, store};
 pub use attribute::{FunctionStats, stats, stats_for};
 pub use error::{BoxError, CacheError, ErrorCode};
 pub use global::{from_env, global, set_global_default};
+#[doc(hidden)]
+pub use lease::DetachedRelease;
 pub use lease::{DEFAULT_LEASE, Lease, LeaseToken, Lookup};
 pub use memory::{DEFAULT_MAX_CAPACITY, MemoryCache, MemoryCacheBuilder};
 pub use port::Cache;

@@ -340,7 +340,7 @@ impl RedisCache {
             // Keys as bytes: another writer's non-UTF-8 keys must not stop the deletion.
             let (next, mut keys): (u64, Vec<Vec<u8>>) = self.connection.query(op, &scan).await?;
             if spare_tags {
-                keys.retain(|key| !tags::is_tag_key(key, &self.prefix));
+                keys.retain(|key| !tags::is_tag_key(key));
             }
             if !keys.is_empty() {
                 let removed: u64 = self

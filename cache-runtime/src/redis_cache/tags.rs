@@ -50,10 +50,10 @@ impl ToRedisArgs for TagKey<'_> {
     }
 }
 
-/// Whether `key`, found under `prefix`, is a tag's set.
-pub(super) fn is_tag_key(key: &[u8], prefix: &str) -> bool {
-    key.strip_prefix(prefix.as_bytes())
-        .is_some_and(|rest| rest.starts_with(NAMESPACE))
+/// Whether `key` is a tag's set: of this view, or of a narrower view under its prefix.
+pub(super) fn is_tag_key(key: &[u8]) -> bool {
+    key.windows(NAMESPACE.len())
+        .any(|window| window == NAMESPACE)
 }
 
 impl RedisCache {
