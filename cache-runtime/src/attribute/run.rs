@@ -43,13 +43,35 @@ where
         return body.await;
     }
     let mut trouble = Trouble::default();
-    let mut found = look(site, cache, &key, &mut trouble).await;
+    let found = look(site, cache, &key, &mut trouble).await;
     if let Found::Hit(raw) = &found
         && let Some(result) = decode(site, &key, raw, &shape, &mut trouble)
     {
         Site::count(&site.hits);
         return result;
     }
+    // Boxed: the state of a miss (single flight, the lease, waiting, writing) would
+    // otherwise make the future of every call larger, hits included.
+    Box::pin(miss(site, cache, key, fill, shape, body, found, trouble)).await
+}
+
+/// `#[cached]` after a miss (or a value that did not decode): loads once per key in this
+/// process, under the key's lease across processes.
+#[allow(clippy::too_many_arguments)] // one call's state, passed down once
+async fn miss<C, R, V, F>(
+    site: &'static Site,
+    cache: &C,
+    key: String,
+    fill: Fill,
+    shape: Checked<R, V>,
+    body: F,
+    mut found: Found,
+    mut trouble: Trouble,
+) -> R
+where
+    C: Cache,
+    F: Future<Output = R>,
+{
     // A call counts once, as a hit or a miss, however it goes round the loop.
     let mut outcome = Once::default();
     // The lease of a leader that was cancelled or panicked, taken over from its flight.
