@@ -23,7 +23,7 @@ use crate::port::Cache;
 ///
 /// A miss takes the key's lease before the body runs, so that one caller across all
 /// processes loads and an invalidation during the load keeps its value from being stored;
-/// see [`super::lease`].
+/// see `attribute/lease.rs`.
 pub async fn cached<C, R, V, F>(
     site: &'static Site,
     cache: &C,
