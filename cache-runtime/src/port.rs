@@ -24,6 +24,13 @@ use crate::lease::{DetachedRelease, Lease, LeaseToken, Lookup};
 ///
 /// Keys and values are UTF-8 strings. A TTL is rounded up to whole milliseconds; a `ttl` of
 /// `None` means "no expiry".
+///
+/// The lease methods ([`lookup`](Self::lookup), [`try_lease`](Self::try_lease),
+/// [`set_leased`](Self::set_leased), [`release_lease`](Self::release_lease)) and
+/// [`invalidate_tags`](Self::invalidate_tags) are what `#[cached]` uses to keep a load that
+/// overlapped an invalidation from being stored, to load a cold key once across processes,
+/// and to record tags. Their defaults mean "no leases": an adapter that keeps them works as
+/// plain cache-aside, without that protection across processes, and without tags.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a cache: it does not implement `cache_aside::Cache`",
     label = "expected a cache here",
