@@ -36,8 +36,9 @@
 //! # The attributes
 //! - [`#[cached]`](macro@cached) reads through the cache: a hit returns the stored value,
 //!   a miss runs the body and stores its result. Concurrent misses on one key run the body
-//!   once.
-//! - [`#[invalidate]`](macro@invalidate) deletes keys or glob patterns after the body
+//!   once, also across processes, and a load that overlaps an invalidation is never stored
+//!   (see [its consistency section](macro@cached#consistency)).
+//! - [`#[invalidate]`](macro@invalidate) deletes keys, glob patterns or tags after the body
 //!   succeeds.
 //! - [`#[cache_put]`](macro@cache_put) runs the body and writes its result.
 //!
@@ -46,7 +47,8 @@
 //! # By hand
 //! The attributes expand into calls like those of the runtime helpers, which can be used
 //! directly: [`get_or_load`], [`lookup`], [`store`], [`invalidate_key`],
-//! [`invalidate_pattern`], and every [`Cache`] method.
+//! [`invalidate_pattern`], [`invalidate_tags`], and every [`Cache`] method. (The helpers
+//! take no leases: a load by hand that overlaps an invalidation can store what it read.)
 //!
 //! ```
 //! use std::time::Duration;

@@ -1,7 +1,8 @@
 //! The code the attributes generate keeps user lints quiet: this file denies warnings and
 //! clippy's pedantic group, and annotates functions of every kind (each attribute, each
-//! return kind, methods, generics, `impl Trait` parameters, every `ttl` form). CI lints it
-//! with `cargo clippy --all-targets -- -D warnings`; the test below runs the functions.
+//! return kind, methods, generics, `impl Trait` parameters, every `ttl` form, tags and
+//! leases). CI lints it with `cargo clippy --all-targets -- -D warnings`; the test below
+//! runs the functions.
 
 #![deny(warnings, clippy::pedantic)]
 
@@ -130,6 +131,18 @@ async fn delete(id: u64) -> Result<(), NotFound> {
 /// `#[invalidate]` on a function returning nothing.
 #[invalidate(pattern = "lints:names:*")]
 async fn delete_all() {}
+
+/// `tags` and `lease` on `#[cached]`, `tags` on `#[invalidate]`.
+#[cached(key = "lints:orders:{id}:{page}", ttl = 600, tags = ["lints:user:{id}"], lease = "2s")]
+async fn orders(id: u64, page: u32) -> Result<Vec<u64>, NotFound> {
+    Ok(vec![id, u64::from(page)])
+}
+
+#[invalidate(tags = ["lints:user:{id}"])]
+async fn place_order(id: u64) -> Result<(), NotFound> {
+    let _ = id;
+    Ok(())
+}
 
 /// Public functions, for the lints that look at exported items only (`must_use_candidate`,
 /// `missing_errors_doc`, `missing_panics_doc`, `missing_docs`).
@@ -260,6 +273,8 @@ async fn annotated_functions_run() {
     assert_eq!(clear_maybe(1).await, None);
     delete(1).await.unwrap();
     delete_all().await;
+    assert_eq!(orders(1, 2).await, Ok(vec![1, 2]));
+    place_order(1).await.unwrap();
     assert_eq!(api::count(1).await, Ok(10));
     assert!(api::count(0).await.is_err());
     assert_eq!(api::label(1).await, "label 1");

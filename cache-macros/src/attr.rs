@@ -10,7 +10,7 @@ use syn::punctuated::Punctuated;
 use syn::{Expr, ExprLit, Ident, Lit, LitBool, LitStr, Path, Token, UnOp};
 
 use crate::errors::Errors;
-use crate::ttl;
+use crate::ttl::{self, Problem};
 
 /// Which attribute is being expanded.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -31,9 +31,18 @@ impl Kind {
 
     fn accepts(self) -> &'static [&'static str] {
         match self {
-            Kind::Cached => &["key", "ttl", "cache", "condition", "cache_none", "crate"],
+            Kind::Cached => &[
+                "key",
+                "ttl",
+                "tags",
+                "lease",
+                "cache",
+                "condition",
+                "cache_none",
+                "crate",
+            ],
             Kind::CachePut => &["key", "ttl", "cache", "cache_none", "crate"],
-            Kind::Invalidate => &["key", "pattern", "cache", "crate"],
+            Kind::Invalidate => &["key", "pattern", "tags", "cache", "crate"],
         }
     }
 }
@@ -81,10 +90,11 @@ pub(crate) enum Ttl {
     Expr(Expr),
 }
 
-/// One `key = ...` or `pattern = ...` of `#[invalidate]`, in the order written.
+/// One `key = ...`, `pattern = ...` or tag of `#[invalidate]`, in the order written.
 pub(crate) enum Target {
     Key(LitStr),
     Pattern(LitStr),
+    Tag(LitStr),
 }
 
 /// The checked arguments of one attribute.
@@ -93,15 +103,20 @@ pub(crate) struct Args {
     /// `key = "..."` of `#[cached]` and `#[cache_put]`.
     pub(crate) key: Option<LitStr>,
     pub(crate) ttl: Option<Ttl>,
+    /// `tags = [...]` of `#[cached]`.
+    pub(crate) tags: Vec<LitStr>,
+    /// `lease = ...` of `#[cached]`.
+    pub(crate) lease: Option<Ttl>,
     pub(crate) cache: Option<Expr>,
     pub(crate) condition: Option<Expr>,
     /// `cache_none = true`, with the token for errors.
     pub(crate) cache_none: Option<LitBool>,
     pub(crate) krate: Option<Path>,
-    /// The `key`s and `pattern`s of `#[invalidate]`.
+    /// The `key`s, `pattern`s and `tags` of `#[invalidate]`.
     pub(crate) targets: Vec<Target>,
-    /// Whether a `key` or `pattern` was written, valid or not, or the arguments did not
-    /// parse: then "no key given" would be a false follow-on error.
+    /// Whether a `key` or `pattern` (or for `#[invalidate]`, `tags`) was written, valid or
+    /// not, or the arguments did not parse: then "no key given" would be a false follow-on
+    /// error.
     pub(crate) key_attempted: bool,
 }
 
@@ -124,13 +139,14 @@ impl Args {
                 errors.at(&name, unknown_argument(kind, &text));
                 continue;
             }
-            let repeatable = kind == Kind::Invalidate && (text == "key" || text == "pattern");
+            let repeatable =
+                kind == Kind::Invalidate && matches!(text.as_str(), "key" | "pattern" | "tags");
             if !repeatable && seen.contains(&name) {
                 errors.at(&name, format_args!("`{text}` is given twice; keep one"));
                 continue;
             }
             seen.push(name.clone());
-            if text == "key" || text == "pattern" {
+            if text == "key" || text == "pattern" || (text == "tags" && kind == Kind::Invalidate) {
                 args.key_attempted = true;
             }
             match text.as_str() {
@@ -144,8 +160,14 @@ impl Args {
                         args.targets.push(Target::Pattern(pattern));
                     }
                 }
+                "tags" if kind == Kind::Invalidate => {
+                    args.targets
+                        .extend(tag_list(&value, errors).into_iter().map(Target::Tag));
+                }
+                "tags" => args.tags = tag_list(&value, errors),
                 "key" => args.key = string(&value, "key", errors),
-                "ttl" => args.ttl = parse_ttl(value, errors),
+                "ttl" => args.ttl = parse_duration(value, ttl::TTL, errors),
+                "lease" => args.lease = parse_duration(value, ttl::LEASE, errors),
                 "cache" => args.cache = Some(value),
                 "condition" => args.condition = Some(value),
                 "cache_none" => args.cache_none = boolean(&value, errors),
@@ -183,6 +205,35 @@ fn string(value: &Expr, what: &str, errors: &mut Errors) -> Option<LitStr> {
         format_args!("`{what}` takes a string literal, such as {what} = \"user:{{id}}\""),
     );
     None
+}
+
+/// `tags = ["user:{id}", ...]`: string literals, at least one; each problem is reported
+/// at the token at fault, and the valid tags are kept.
+fn tag_list(value: &Expr, errors: &mut Errors) -> Vec<LitStr> {
+    let Expr::Array(list) = value else {
+        errors.at(
+            value,
+            "`tags` takes a list of string literals, such as tags = [\"user:{id}\"]",
+        );
+        return Vec::new();
+    };
+    if list.elems.is_empty() {
+        errors.at(
+            list,
+            "`tags` needs at least one tag, such as tags = [\"user:{id}\"]; leave `tags` out \
+             for none",
+        );
+    }
+    list.elems
+        .iter()
+        .filter_map(|tag| {
+            let literal = string_literal(tag).cloned();
+            if literal.is_none() {
+                errors.at(tag, "a tag is a string literal, such as \"user:{id}\"");
+            }
+            literal
+        })
+        .collect()
 }
 
 fn boolean(value: &Expr, errors: &mut Errors) -> Option<LitBool> {
@@ -228,18 +279,18 @@ fn string_literal(value: &Expr) -> Option<&LitStr> {
     }
 }
 
-fn parse_ttl(value: Expr, errors: &mut Errors) -> Option<Ttl> {
+fn parse_duration(value: Expr, named: ttl::Named, errors: &mut Errors) -> Option<Ttl> {
     let fixed = match &value {
         Expr::Lit(ExprLit {
             lit: Lit::Int(seconds),
             ..
         }) => seconds
             .base10_parse::<u64>()
-            .map_err(|_| ttl::TOO_LONG)
+            .map_err(|_| Problem::TooLong)
             .map(Duration::from_secs)
             .and_then(|ttl| {
                 if ttl > ttl::MAX {
-                    Err(ttl::TOO_LONG)
+                    Err(Problem::TooLong)
                 } else {
                     Ok(ttl)
                 }
@@ -250,23 +301,18 @@ fn parse_ttl(value: Expr, errors: &mut Errors) -> Option<Ttl> {
         }) => ttl::parse(&text.value()),
         Expr::Lit(ExprLit {
             lit: Lit::Float(_), ..
-        }) => Err("`ttl` in seconds must be a whole number; use a Duration expression for less"),
-        Expr::Unary(unary) if matches!(unary.op, UnOp::Neg(_)) => {
-            Err("`ttl` cannot be negative; leave `ttl` out for entries that never expire")
-        }
+        }) => Err(Problem::Float),
+        Expr::Unary(unary) if matches!(unary.op, UnOp::Neg(_)) => Err(Problem::Negative),
         _ => return Some(Ttl::Expr(value)),
     };
     match fixed {
         Ok(duration) if duration.is_zero() => {
-            errors.at(
-                &value,
-                "`ttl` must be greater than zero; leave `ttl` out for entries that never expire",
-            );
+            errors.at(&value, named.message(Problem::Zero));
             None
         }
         Ok(duration) => Some(Ttl::Fixed(duration)),
-        Err(message) => {
-            errors.at(&value, message);
+        Err(problem) => {
+            errors.at(&value, named.message(problem));
             None
         }
     }

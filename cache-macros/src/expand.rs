@@ -295,16 +295,19 @@ impl<'a> Frame<'a> {
 }
 
 fn ttl(args: &Args, private: &TokenStream) -> TokenStream {
-    match &args.ttl {
+    duration(args.ttl.as_ref(), &quote!(#private::ttl))
+}
+
+/// An `Option<Duration>` expression for a `ttl` or `lease` argument; `check` takes an
+/// expression argument, whose type must be `Duration` (an error at the expression).
+fn duration(argument: Option<&Ttl>, check: &TokenStream) -> TokenStream {
+    match argument {
         None => quote!(::core::option::Option::None),
         Some(Ttl::Fixed(duration)) => {
             let seconds = duration.as_secs();
             quote!(::core::option::Option::Some(::core::time::Duration::from_secs(#seconds)))
         }
-        Some(Ttl::Expr(expr)) => {
-            // An argument of type `Duration`: a wrong type is an error at the expression.
-            quote!(#private::ttl(#expr))
-        }
+        Some(Ttl::Expr(expr)) => quote!(#check(#expr)),
     }
 }
 
@@ -331,13 +334,19 @@ fn cached(function: &ItemFn, args: &Args, errors: &mut Errors) -> TokenStream {
     let Shape { binding, checked } = frame.shape(args, errors);
     let cache = frame.cache(args);
     let ttl = ttl(args, private);
+    let lease = duration(args.lease.as_ref(), &quote!(#private::lease));
+    let tags: Vec<TokenStream> = args
+        .tags
+        .iter()
+        .filter_map(|tag| frame.template(tag, Values::Plain, errors))
+        .collect();
     let (body_setup, body) = frame.body();
     let enabled = args.condition.as_ref().map_or_else(
         || quote!(true),
         |condition| quote_spanned!(condition.span()=> #condition),
     );
-    let [site_var, enabled_var, key_var, ttl_var, cache_var] =
-        ["site", "enabled", "key", "ttl", "cache"].map(local);
+    let [site_var, enabled_var, key_var, ttl_var, fill_var, cache_var] =
+        ["site", "enabled", "key", "ttl", "fill", "cache"].map(local);
     let cache_argument = cache_argument(args);
     // The arguments are bound first, so that their temporaries (a lock guard in a `ttl`
     // expression, say) are dropped before the body runs.
@@ -348,8 +357,13 @@ fn cached(function: &ItemFn, args: &Args, errors: &mut Errors) -> TokenStream {
         let #enabled_var: ::core::primitive::bool = #enabled;
         let #key_var = if #enabled_var { #key } else { ::std::string::String::new() };
         let #ttl_var = #ttl;
+        let #fill_var = if #enabled_var {
+            #private::fill(#ttl_var, #lease, ::std::vec![#(#tags),*])
+        } else {
+            #private::fill(#ttl_var, ::core::option::Option::None, ::std::vec::Vec::new())
+        };
         let #cache_var = #cache;
-        #private::cached(#site_var, #cache_argument, #enabled_var, #key_var, #ttl_var, #checked, #body)
+        #private::cached(#site_var, #cache_argument, #enabled_var, #key_var, #fill_var, #checked, #body)
             .await
     })
 }
@@ -400,7 +414,8 @@ fn invalidate(function: &ItemFn, args: &Args, errors: &mut Errors) -> TokenStrea
     if !args.key_attempted {
         errors.at(
             &function.sig.ident,
-            "#[invalidate] needs something to delete: add key = \"...\" or pattern = \"...\"",
+            "#[invalidate] needs something to delete: add key = \"...\", pattern = \"...\" or \
+             tags = [\"...\"]",
         );
     }
     let targets: Vec<TokenStream> = args
@@ -413,6 +428,9 @@ fn invalidate(function: &ItemFn, args: &Args, errors: &mut Errors) -> TokenStrea
             Target::Pattern(pattern) => frame
                 .template(pattern, Values::GlobEscaped, errors)
                 .map(|pattern| quote!(#private::Target::Pattern(#pattern))),
+            Target::Tag(tag) => frame
+                .template(tag, Values::Plain, errors)
+                .map(|tag| quote!(#private::Target::Tag(#tag))),
         })
         .collect();
     let site = frame.site();

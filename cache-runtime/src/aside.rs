@@ -134,6 +134,33 @@ pub async fn invalidate_pattern<C: Cache>(cache: &C, pattern: &str) -> Result<u6
     })
 }
 
+/// Deletes every entry recorded under any of `tags` (see
+/// [`Cache::invalidate_tags`]), failing open as [`invalidate_key`] does. `Ok(n)`: how many
+/// entries were deleted.
+pub async fn invalidate_tags<C: Cache>(cache: &C, tags: &[&str]) -> Result<u64, CacheError> {
+    cache.invalidate_tags(tags).await.inspect_err(|error| {
+        if error.is_circuit_open() {
+            return;
+        }
+        if error.is_queued() {
+            tracing::warn!(
+                code = error.code().as_str(),
+                tags = ?tags,
+                error = %error,
+                "cache invalidation failed; it is kept and replayed before the cache serves \
+                 reads again"
+            );
+        } else {
+            tracing::warn!(
+                code = error.code().as_str(),
+                tags = ?tags,
+                error = %error,
+                "cache invalidation failed; entries under the tags may stay until their TTL"
+            );
+        }
+    })
+}
+
 /// Logs a failure, except a refusal by an open circuit breaker, which was logged once when
 /// it opened.
 fn log_failure(what: &str, key: &str, error: &CacheError) {

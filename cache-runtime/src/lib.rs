@@ -13,6 +13,7 @@ mod expiry;
 mod glob;
 mod global;
 mod health;
+mod lease;
 mod limits;
 mod memory;
 mod port;
@@ -20,11 +21,14 @@ mod port;
 mod redis_cache;
 mod shared;
 
-pub use aside::{get_or_load, invalidate_key, invalidate_pattern, lookup, store};
+pub use aside::{get_or_load, invalidate_key, invalidate_pattern, invalidate_tags, lookup, store};
 pub use attribute::{FunctionStats, stats, stats_for};
 pub use error::{BoxError, CacheError, ErrorCode};
 pub use global::{from_env, global, set_global_default};
 pub use health::{BreakerState, Health};
+#[doc(hidden)]
+pub use lease::DetachedRelease;
+pub use lease::{DEFAULT_LEASE, Lease, LeaseToken, Lookup};
 pub use limits::{DEFAULT_MAX_KEY_SIZE, DEFAULT_MAX_VALUE_SIZE};
 pub use memory::{DEFAULT_MAX_CAPACITY, MemoryCache, MemoryCacheBuilder};
 pub use port::Cache;
@@ -58,9 +62,9 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::attribute::{
-        Cacheable, Checked, GlobEscaped, KeepErr, KeyPart, OkOnly, Plain, ResultProbe, Shape,
-        ShareClonedErr, Site, SomeAndNone, SomeOnly, Target, cached, checked, glob_escaped,
-        invalidate, invalidate_skipped, key_part, put, put_split, ttl,
+        Cacheable, Checked, Fill, GlobEscaped, KeepErr, KeyPart, OkOnly, Plain, ResultProbe, Shape,
+        ShareClonedErr, Site, SomeAndNone, SomeOnly, Target, cached, checked, fill, glob_escaped,
+        invalidate, invalidate_skipped, key_part, lease, put, put_split, ttl,
     };
     pub use crate::global::global;
     pub use crate::port::Identity;

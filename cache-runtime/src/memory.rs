@@ -10,9 +10,15 @@ use moka::future::Cache as Store;
 use moka::ops::compute::{CompResult, Op};
 
 use crate::error::{CacheError, ErrorCode};
+use crate::lease::{DetachedRelease, Lease, LeaseToken, Lookup};
 use crate::limits::Limits;
 use crate::port::{Cache, Identity};
 use crate::{counter, expiry, glob};
+
+mod lease;
+mod tags;
+
+use tags::TagSets;
 
 /// How many entries a [`MemoryCache`] holds by default before it starts evicting.
 pub const DEFAULT_MAX_CAPACITY: u64 = 100_000;
@@ -48,6 +54,8 @@ pub const DEFAULT_MAX_CAPACITY: u64 = 100_000;
 #[derive(Clone)]
 pub struct MemoryCache {
     store: Store<String, Entry>,
+    /// The tags' records, shared by every view of the store.
+    tags: Arc<TagSets>,
     prefix: Arc<str>,
     escaped_prefix: Arc<str>,
     /// Shared by this view's clones; each view has its own.
@@ -68,6 +76,8 @@ pub struct MemoryCacheBuilder {
 struct Entry {
     value: Arc<str>,
     expires_at: Option<Instant>,
+    /// `Some` for a lease marker (with an empty `value`): see `memory/lease.rs`.
+    lease: Option<LeaseToken>,
 }
 
 impl Entry {
@@ -137,7 +147,7 @@ impl MemoryCacheBuilder {
             .max_capacity(self.max_capacity)
             .expire_after(EntryExpiry)
             .build();
-        MemoryCache::from_parts(store, &self.prefix, self.limits)
+        MemoryCache::from_parts(store, Arc::default(), &self.prefix, self.limits)
     }
 }
 
@@ -183,6 +193,7 @@ impl MemoryCache {
     pub fn with_prefix(&self, prefix: &str) -> Self {
         Self::from_parts(
             self.store.clone(),
+            Arc::clone(&self.tags),
             &format!("{}{prefix}", self.prefix),
             self.limits,
         )
@@ -193,9 +204,15 @@ impl MemoryCache {
         &self.prefix
     }
 
-    fn from_parts(store: Store<String, Entry>, prefix: &str, limits: Limits) -> Self {
+    fn from_parts(
+        store: Store<String, Entry>,
+        tags: Arc<TagSets>,
+        prefix: &str,
+        limits: Limits,
+    ) -> Self {
         Self {
             store,
+            tags,
             prefix: prefix.into(),
             escaped_prefix: glob::escape(prefix).into(),
             identity: Identity::fresh(),
@@ -228,7 +245,11 @@ impl MemoryCache {
     /// Replaces the entry at `key` with `value`; every write goes through moka's per-key
     /// compute lock so that writes and counters on one key are serialised, as in Redis.
     async fn put(&self, key: &str, value: Arc<str>, expires_at: Option<Instant>) {
-        let entry = Entry { value, expires_at };
+        let entry = Entry {
+            value,
+            expires_at,
+            lease: None,
+        };
         self.store
             .entry_by_ref(self.full_key(key).as_ref())
             .and_compute_with(|_| async move { Op::Put(entry) })
@@ -254,6 +275,7 @@ impl MemoryCache {
                 Ok::<_, CacheError>(Op::Put(Entry {
                     value: value.to_string().into(),
                     expires_at: current.and_then(|entry| entry.expires_at),
+                    lease: None,
                 }))
             })
             .await?;
@@ -279,9 +301,11 @@ impl Cache for MemoryCache {
 
     async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
         self.check_key(key)?;
+        // A lease marker is not a value.
         Ok(self
             .live_entry(key)
             .await
+            .filter(|entry| entry.lease.is_none())
             .map(|entry| entry.value.to_string()))
     }
 
@@ -331,8 +355,8 @@ impl Cache for MemoryCache {
                             Op::Remove
                         } else {
                             Op::Put(Entry {
-                                value: entry.value,
                                 expires_at: Self::deadline(millis),
+                                ..entry
                             })
                         }
                     }
@@ -372,6 +396,7 @@ impl Cache for MemoryCache {
     }
 
     async fn flush(&self) -> Result<(), CacheError> {
+        self.tags.forget_under(&self.prefix);
         if self.prefix.is_empty() {
             self.store.invalidate_all();
             Ok(())
@@ -434,5 +459,48 @@ impl Cache for MemoryCache {
                 .await;
         }
         Ok(())
+    }
+
+    async fn lookup(&self, key: &str) -> Result<Lookup, CacheError> {
+        self.check_key(key)?;
+        Ok(self.lease_lookup(key).await)
+    }
+
+    async fn try_lease(
+        &self,
+        key: &str,
+        lease: Duration,
+        ttl: Option<Duration>,
+        tags: &[&str],
+    ) -> Result<Lease, CacheError> {
+        self.check_key(key)?;
+        self.lease_take(key, lease, ttl, tags).await
+    }
+
+    async fn set_leased(
+        &self,
+        key: &str,
+        token: &LeaseToken,
+        value: &str,
+        ttl: Option<Duration>,
+    ) -> Result<bool, CacheError> {
+        self.check_entry(key, value)?;
+        self.lease_store(key, token, value, ttl).await
+    }
+
+    async fn release_lease(&self, key: &str, token: &LeaseToken) -> Result<(), CacheError> {
+        self.lease_release(key, token).await;
+        Ok(())
+    }
+
+    fn release_lease_detached(&self, key: &str, token: &LeaseToken) -> Option<DetachedRelease> {
+        let (cache, key, token) = (self.clone(), key.to_owned(), token.clone());
+        Some(Box::pin(
+            async move { cache.release_lease(&key, &token).await },
+        ))
+    }
+
+    async fn invalidate_tags(&self, tags: &[&str]) -> Result<u64, CacheError> {
+        self.tags_invalidate(tags).await
     }
 }

@@ -8,8 +8,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::codec;
-use crate::error::CacheError;
+use crate::error::{CacheError, ErrorCode};
 use crate::health::Health;
+use crate::lease::{DetachedRelease, Lease, LeaseToken, Lookup};
 
 /// A key-value cache with Redis semantics: the port of the hexagon.
 ///
@@ -24,6 +25,13 @@ use crate::health::Health;
 ///
 /// Keys and values are UTF-8 strings. A TTL is rounded up to whole milliseconds; a `ttl` of
 /// `None` means "no expiry".
+///
+/// The lease methods ([`lookup`](Self::lookup), [`try_lease`](Self::try_lease),
+/// [`set_leased`](Self::set_leased), [`release_lease`](Self::release_lease)) and
+/// [`invalidate_tags`](Self::invalidate_tags) are what `#[cached]` uses to keep a load that
+/// overlapped an invalidation from being stored, to load a cold key once across processes,
+/// and to record tags. Their defaults mean "no leases": an adapter that keeps them works as
+/// plain cache-aside, without that protection across processes, and without tags.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a cache: it does not implement `cache_aside::Cache`",
     label = "expected a cache here",
@@ -179,6 +187,112 @@ pub trait Cache: Send + Sync {
         async move {
             let raw = codec::encode(key, value)?;
             self.set(key, &raw, ttl).await
+        }
+    }
+
+    // Leases and tags. The defaults keep an adapter that does not implement them working
+    // as plain cache-aside: `#[cached]` then loads and stores without a lease, and a tag
+    // invalidation fails with an error that says so.
+
+    /// A lease-aware read of `key`, in one round trip like [`get`](Self::get): the value, a
+    /// lease held on the key (a load is under way), or nothing. The default reads with
+    /// `get`, so it never reports [`Lookup::Loading`].
+    fn lookup(&self, key: &str) -> impl Future<Output = Result<Lookup, CacheError>> + Send {
+        async move {
+            Ok(match self.get(key).await? {
+                Some(value) => Lookup::Hit(value),
+                None => Lookup::Missing,
+            })
+        }
+    }
+
+    /// Takes a lease on `key` for `lease` if the key holds neither a value nor another
+    /// lease, and records `key` under each of `tags`, before the caller loads.
+    ///
+    /// While the lease holds, the key holds a marker that [`get`](Self::get) and
+    /// [`get_many`](Self::get_many) report as missing, and that every deletion of the key
+    /// ([`delete`](Self::delete), [`delete_pattern`](Self::delete_pattern),
+    /// [`invalidate_tags`](Self::invalidate_tags), [`flush`](Self::flush)) and every write
+    /// ([`set`](Self::set)) removes. [`exists`](Self::exists) and [`ttl`](Self::ttl) see the
+    /// marker as a key. `ttl` is the TTL the value will be stored with: the tags' records
+    /// are kept at least until a value stored within the lease expires. A zero `lease` is an
+    /// [`ErrorCode::Set`] error.
+    ///
+    /// The default answers [`Lease::Unsupported`].
+    fn try_lease(
+        &self,
+        key: &str,
+        lease: Duration,
+        ttl: Option<Duration>,
+        tags: &[&str],
+    ) -> impl Future<Output = Result<Lease, CacheError>> + Send {
+        let _ = (key, lease, ttl, tags);
+        async { Ok(Lease::Unsupported) }
+    }
+
+    /// Stores `value` at `key` for `ttl` if the key still holds the marker of `token`'s
+    /// lease, atomically; `false` (and nothing written) when an invalidation, a write or
+    /// the lease's expiry removed it. The answer is also `false` when the store did write
+    /// but its reply was lost and the check was sent again.
+    ///
+    /// The default is an [`ErrorCode::Set`] error, as the default
+    /// [`try_lease`](Self::try_lease) grants no lease.
+    fn set_leased(
+        &self,
+        key: &str,
+        token: &LeaseToken,
+        value: &str,
+        ttl: Option<Duration>,
+    ) -> impl Future<Output = Result<bool, CacheError>> + Send {
+        let _ = (token, value, ttl);
+        async move { Err(CacheError::new(ErrorCode::Set, "this cache grants no leases").with_key(key)) }
+    }
+
+    /// Gives the lease of `token` on `key` back (deletes its marker if it is still there),
+    /// for a load whose result is not stored, so that other callers need not wait for the
+    /// lease to expire. The default does nothing.
+    fn release_lease(
+        &self,
+        key: &str,
+        token: &LeaseToken,
+    ) -> impl Future<Output = Result<(), CacheError>> + Send {
+        let _ = (key, token);
+        async { Ok(()) }
+    }
+
+    /// [`release_lease`](Self::release_lease) as a future that borrows nothing, or `None`
+    /// when the adapter cannot make one (the default).
+    ///
+    /// `#[cached]` gives a lease back this way after a body whose result is not stored (an
+    /// `Err`, a `None`): the result may not be `Send`, so the call cannot await anything
+    /// once it holds it, and the release runs on a task of its own instead. Without it,
+    /// callers elsewhere wait for such a lease to expire.
+    #[doc(hidden)]
+    fn release_lease_detached(&self, key: &str, token: &LeaseToken) -> Option<DetachedRelease> {
+        let _ = (key, token);
+        None
+    }
+
+    /// Deletes every entry recorded under any of `tags` (by a `#[cached(tags = [...])]`
+    /// load, through [`try_lease`](Self::try_lease)), lease markers included, and forgets
+    /// the tags; returns how many entries were deleted.
+    ///
+    /// It costs in proportion to the entries under the tags, not to the size of the
+    /// keyspace. Tags are names of their own: they are not keys, and patterns never match
+    /// them. With a prefix, a tag is confined to the prefix like a key.
+    ///
+    /// The default is an [`ErrorCode::Delete`] error: an adapter without leases records no
+    /// tags.
+    fn invalidate_tags(
+        &self,
+        tags: &[&str],
+    ) -> impl Future<Output = Result<u64, CacheError>> + Send {
+        let _ = tags;
+        async {
+            Err(CacheError::new(
+                ErrorCode::Delete,
+                "this cache does not support tags",
+            ))
         }
     }
 }

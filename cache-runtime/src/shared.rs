@@ -12,6 +12,9 @@ use crate::error::CacheError;
 use crate::health::Health;
 use crate::port::{Cache, Identity};
 
+mod leases;
+use leases::{DynLeases, forward_leases};
+
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, CacheError>> + Send + 'a>>;
 
 /// A cheap-`Clone` handle to any [`Cache`]: what application code holds when it should not
@@ -57,7 +60,7 @@ impl std::fmt::Debug for SharedCache {
 
 /// The object-safe twin of [`Cache`], implemented for every cache, so that [`SharedCache`]
 /// can hold one behind a pointer.
-trait DynCache: Send + Sync {
+trait DynCache: DynLeases + Send + Sync {
     fn identity(&self) -> Identity;
     fn health(&self) -> Health;
     fn delete_later(&self, key: &str, cause: &CacheError) -> bool;
@@ -248,12 +251,15 @@ macro_rules! forward_cache {
 
 impl Cache for SharedCache {
     forward_cache!(DynCache, |this| &*this.0);
+    forward_leases!(DynLeases, |this| &*this.0);
 }
 
 impl<C: Cache> Cache for Arc<C> {
     forward_cache!(Cache, |this| &**this);
+    forward_leases!(Cache, |this| &**this);
 }
 
 impl<C: Cache> Cache for &C {
     forward_cache!(Cache, |this| &**this);
+    forward_leases!(Cache, |this| &**this);
 }

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use cache_aside::prelude::*;
-use cache_aside::{MemoryCache, RedisCache, SharedCache};
+use cache_aside::{LeaseToken, MemoryCache, RedisCache, SharedCache};
 
 use crate::support::RedisServer;
 pub use crate::support::wait::eventually;
@@ -18,6 +18,9 @@ static NAMESPACES: AtomicU64 = AtomicU64::new(0);
 pub struct Backend {
     /// What the annotated functions are given (`cache = cache`).
     pub cache: SharedCache,
+    /// A second handle onto the same store with an identity of its own, so it shares no
+    /// in-process single flight with `cache`: what another process's handle would be.
+    pub twin: SharedCache,
     /// A prefix unique to this backend, for the keys of its test: `m3`, `r7`.
     pub ns: String,
     server: Option<RedisServer>,
@@ -25,8 +28,11 @@ pub struct Backend {
 
 impl Backend {
     pub fn memory() -> Self {
+        let cache = MemoryCache::new();
         Self {
-            cache: SharedCache::new(MemoryCache::new()),
+            // A view with an empty prefix: the same entries, another identity.
+            twin: SharedCache::new(cache.with_prefix("")),
+            cache: SharedCache::new(cache),
             ns: namespace("m"),
             server: None,
         }
@@ -36,12 +42,15 @@ impl Backend {
         let server = RedisServer::start();
         // Generous: these tests check behaviour, not speed, on a loaded 2-core machine; a
         // timeout here would make a call fail open and hide what is under test.
-        let cache = RedisCache::builder(server.url())
-            .op_timeout(Duration::from_secs(5))
-            .build()
-            .expect("the harness URL is valid");
+        let connect = || {
+            RedisCache::builder(server.url())
+                .op_timeout(Duration::from_secs(5))
+                .build()
+                .expect("the harness URL is valid")
+        };
         Self {
-            cache: SharedCache::new(cache),
+            cache: SharedCache::new(connect()),
+            twin: SharedCache::new(connect()),
             ns: namespace("r"),
             server: Some(server),
         }
@@ -52,13 +61,17 @@ impl Backend {
         format!("{}:{rest}", self.ns)
     }
 
-    /// The text stored at `key`, read behind the library's back (a raw `GET` on Redis).
+    /// The text stored at `key`, read behind the library's back (a raw `GET` on Redis). A
+    /// lease marker is no value: a load whose result is not stored gives its lease back on a
+    /// task of its own, so the marker may still be there for a moment.
     pub async fn stored(&self, key: &str) -> Option<String> {
         match &self.server {
             Some(server) => redis::cmd("GET")
                 .arg(key)
-                .query(&mut server.raw())
-                .expect("raw GET"),
+                .query::<Option<Vec<u8>>>(&mut server.raw())
+                .expect("raw GET")
+                .filter(|bytes| !LeaseToken::is_marker(bytes))
+                .map(|bytes| String::from_utf8(bytes).expect("a UTF-8 value")),
             None => self.cache.get(key).await.expect("MemoryCache::get"),
         }
     }

@@ -575,3 +575,38 @@ async fn an_invalidation_during_a_load_outside_a_flight_wins() {
         "the older value does not outlive the invalidation"
     );
 }
+
+#[cached(key = "tagged:{id}", tags = ["tag:{id}"], cache = cache)]
+async fn tagged_read(cache: &Recording, id: u32) -> u32 {
+    id
+}
+
+#[invalidate(tags = ["tag:{id}"], cache = cache)]
+async fn tagged_write(cache: &Recording, id: u32) -> Result<u32, String> {
+    Ok(id)
+}
+
+/// An adapter that implements only the required methods has no leases: `#[cached]` reads
+/// and writes as plain cache-aside did, and a tag invalidation fails open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_adapter_without_leases_caches_as_before_and_tags_fail_open() {
+    let cache = Recording::default();
+    assert_eq!(tagged_read(&cache, 1).await, 1);
+    assert_eq!(
+        cache.take(),
+        ["get tagged:1", "get tagged:1", "set tagged:1"]
+    );
+    assert_eq!(tagged_read(&cache, 1).await, 1);
+    assert_eq!(cache.take(), ["get tagged:1"]);
+    assert_eq!(
+        tagged_write(&cache, 1).await,
+        Ok(1),
+        "the body's result, all the same"
+    );
+    let stats = cache_aside::stats_for("attributes::caches::tagged_write").expect("it ran");
+    assert_eq!((stats.invalidations, stats.errors), (0, 1));
+    assert_eq!(
+        cache.inner.get("tagged:1").await.unwrap().as_deref(),
+        Some("1")
+    );
+}

@@ -2,8 +2,9 @@
 //! kind, single flight, invalidation, statistics and failing open.
 //!
 //! The cases in `keys`, `ttl`, `returns`, `condition`, `flight`, `invalidate`, `cache_put`,
-//! `methods` and `corrupt` take a [`Backend`] and run twice, as `memory::case` on a
-//! `MemoryCache` and as `redis::case` on a `RedisCache` over a `redis-server` of their own;
+//! `methods`, `corrupt`, `leases` and `tags` take a [`Backend`] and run twice, as
+//! `memory::case` on a `MemoryCache` and as `redis::case` on a `RedisCache` over a
+//! `redis-server` of their own;
 //! what lands in the store is read behind the library's back (a raw `GET`/`PTTL` on Redis).
 //! `caches` and `stats` run on memory only, `failopen` on Redis only.
 //!
@@ -23,9 +24,11 @@ mod failopen;
 mod flight;
 mod invalidate;
 mod keys;
+mod leases;
 mod methods;
 mod returns;
 mod stats;
+mod tags;
 mod ttl;
 
 use backend::Backend;
@@ -86,4 +89,11 @@ on_both_backends! {
     methods::impl_trait_parameters_outside_the_key,
     methods::annotated_futures_are_send,
     corrupt::undecodable_values_are_misses_and_overwritten,
+    leases::callers_on_another_handle_wait_for_the_load,
+    leases::a_body_that_outlives_its_lease_is_not_stored,
+    leases::an_err_gives_the_lease_back_at_once,
+    leases::a_key_invalidation_from_elsewhere_beats_a_load,
+    leases::a_pattern_invalidation_from_elsewhere_beats_a_load,
+    leases::a_tag_invalidation_from_elsewhere_beats_a_load,
+    tags::tags_delete_what_was_cached_under_them,
 }

@@ -7,10 +7,12 @@ mod support;
 mod backend;
 mod counters;
 mod keys_and_values;
+mod leases;
 mod limits;
 mod many;
 mod patterns;
 mod prefixes;
+mod tags;
 mod ttl;
 
 use backend::Backend;
@@ -80,4 +82,16 @@ conformance! {
     prefixes::prefixed_batches_and_counters_stay_inside,
     prefixes::flush_without_prefix_deletes_everything,
     prefixes::views_of_a_prefixed_cache_only_narrow,
+    leases::a_marker_is_never_a_value,
+    leases::a_lease_is_taken_once_and_never_over_a_value,
+    leases::the_holder_stores_once_with_its_ttl,
+    leases::another_token_cannot_store_or_release,
+    leases::every_deletion_and_write_ends_a_lease,
+    leases::a_lease_expires_by_itself,
+    leases::a_zero_lease_is_refused,
+    tags::a_tag_deletes_its_entries_only,
+    tags::several_tags_at_once_count_each_entry_once,
+    tags::a_tag_recorded_again_after_its_invalidation_starts_afresh,
+    tags::tags_are_confined_to_their_prefix,
+    tags::patterns_never_match_tags,
 }

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use tokio::sync::Notify;
 
+use crate::lease::LeaseToken;
 use crate::port::Identity;
 
 /// What a leader's call ended with, as its waiters receive it.
@@ -33,9 +34,22 @@ pub(super) struct Flight {
     /// loading: what it loaded may predate the write behind the invalidation, so it is
     /// not stored, and later callers start a flight of their own.
     stale: AtomicBool,
+    /// The tags the load is recorded under, so a tag invalidation can make it stale.
+    tags: Vec<String>,
+    /// The lease the leader holds in the store, handed to a waiter that takes over if the
+    /// leader is cancelled or panics, so the waiter need not wait for it to expire.
+    lease: Mutex<Option<LeaseToken>>,
 }
 
 impl Flight {
+    /// The abandoned leader's lease, for the one waiter that takes it.
+    pub(super) fn take_lease(&self) -> Option<LeaseToken> {
+        self.lease
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+
     /// Waits for the leader and returns what it landed.
     pub(super) async fn wait(&self) -> &Landed {
         loop {
@@ -88,9 +102,9 @@ impl Flights {
             .map_or(0, |flight| Arc::strong_count(flight) - 2)
     }
 
-    /// Joins the flight for `key` in the cache of identity `cache`, or starts one and
-    /// leads it.
-    pub(super) fn join(&self, cache: Identity, key: &str) -> Role<'_> {
+    /// Joins the flight for `key` in the cache of identity `cache`, or starts one (recorded
+    /// under `tags`) and leads it.
+    pub(super) fn join(&self, cache: Identity, key: &str, tags: &[String]) -> Role<'_> {
         let key = (cache, key.to_owned());
         let mut map = self.map();
         if let Some(flight) = map.get(&key) {
@@ -100,6 +114,8 @@ impl Flights {
             landed: OnceLock::new(),
             notify: Notify::new(),
             stale: AtomicBool::new(false),
+            tags: tags.to_vec(),
+            lease: Mutex::new(None),
         });
         map.insert(key.clone(), Arc::clone(&flight));
         Role::Leader(Leader {
@@ -109,9 +125,13 @@ impl Flights {
         })
     }
 
-    /// Marks the flights of the cache of identity `cache` whose keys `invalidated` matches
-    /// as stale, and forgets them, so that callers from now on load afresh.
-    pub(super) fn invalidate(&self, cache: Identity, invalidated: impl Fn(&str) -> bool) {
+    /// Marks the flights of the cache of identity `cache` whose keys or tags `invalidated`
+    /// matches as stale, and forgets them, so that callers from now on load afresh.
+    pub(super) fn invalidate(
+        &self,
+        cache: Identity,
+        invalidated: impl Fn(&str, &[String]) -> bool,
+    ) {
         let Some(by_key) = self.by_key.get() else {
             return;
         };
@@ -119,7 +139,7 @@ impl Flights {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .retain(|(identity, key), flight| {
-                let hit = *identity == cache && invalidated(key);
+                let hit = *identity == cache && invalidated(key, &flight.tags);
                 if hit {
                     flight.stale.store(true, Ordering::Release);
                 }
@@ -144,6 +164,15 @@ impl Leader<'_> {
         // Only the first landing counts; the leader lands once.
         let _ = self.flight.landed.set(landed);
         self.flight.notify.notify_waiters();
+    }
+
+    /// Keeps the lease the load holds, for a waiter to take over with it.
+    pub(super) fn hold(&self, token: &LeaseToken) {
+        *self
+            .flight
+            .lease
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(token.clone());
     }
 
     /// Whether an invalidation overtook this load.

@@ -4,11 +4,13 @@
 //! ([`stats`], [`stats_for`], [`FunctionStats`]) are public API.
 
 mod flight;
+mod lease;
 mod render;
 mod run;
 mod shape;
 mod site;
 
+pub use lease::{Fill, fill, lease};
 pub use render::{GlobEscaped, KeyPart, glob_escaped, key_part};
 pub use run::{Target, cached, invalidate, invalidate_skipped, put, put_split, ttl};
 pub use shape::{

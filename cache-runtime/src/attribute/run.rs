@@ -8,20 +8,28 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::flight::{Landed, Role};
+use super::lease::{
+    Acquired, Fill, Found, Write, acquire, give_back, give_back_detached, look, try_once,
+};
 use super::shape::Checked;
 use super::site::Site;
 use crate::error::{CacheError, ErrorCode};
+use crate::lease::LeaseToken;
 use crate::port::Cache;
 
 /// `#[cached]`: the value at `key`, or the body's result, loaded once per key and cache at a
 /// time in this process and stored when its shape says so. With `enabled` false (a
 /// `condition` that did not hold) the body runs and the cache is not touched.
+///
+/// A miss takes the key's lease before the body runs, so that one caller across all
+/// processes loads and an invalidation during the load keeps its value from being stored;
+/// see `attribute/lease.rs`.
 pub async fn cached<C, R, V, F>(
     site: &'static Site,
     cache: &C,
     enabled: bool,
     key: String,
-    ttl: Option<Duration>,
+    fill: Fill,
     shape: Checked<R, V>,
     body: F,
 ) -> R
@@ -35,15 +43,47 @@ where
         return body.await;
     }
     let mut trouble = Trouble::default();
-    if let Some(result) = read(site, cache, &key, &shape, &mut trouble).await {
+    let found = look(site, cache, &key, &mut trouble).await;
+    if let Found::Hit(raw) = &found
+        && let Some(result) = decode(site, &key, raw, &shape, &mut trouble)
+    {
         Site::count(&site.hits);
         return result;
     }
+    // Boxed: the state of a miss (single flight, the lease, waiting, writing) would
+    // otherwise make the future of every call larger, hits included.
+    Box::pin(miss(site, cache, key, fill, shape, body, found, trouble)).await
+}
+
+/// `#[cached]` after a miss (or a value that did not decode): loads once per key in this
+/// process, under the key's lease across processes.
+#[allow(clippy::too_many_arguments)] // one call's state, passed down once
+async fn miss<C, R, V, F>(
+    site: &'static Site,
+    cache: &C,
+    key: String,
+    fill: Fill,
+    shape: Checked<R, V>,
+    body: F,
+    mut found: Found,
+    mut trouble: Trouble,
+) -> R
+where
+    C: Cache,
+    F: Future<Output = R>,
+{
     // A call counts once, as a hit or a miss, however it goes round the loop.
     let mut outcome = Once::default();
+    // The lease of a leader that was cancelled or panicked, taken over from its flight.
+    let mut inherited: Option<LeaseToken> = None;
     loop {
-        match site.flights.join(cache.identity(), &key) {
+        match site.flights.join(cache.identity(), &key, &fill.tags) {
             Role::Waiter(flight) => {
+                if let Some(token) = inherited.take() {
+                    // Another caller leads now: the lease goes back for it to take.
+                    let write = Write::Leased(token);
+                    give_back(site, cache, &key, &write, &mut trouble).await;
+                }
                 outcome.count(&site.misses);
                 match flight.wait().await {
                     Landed::Json(raw) => {
@@ -62,57 +102,119 @@ where
                         None => break,
                     },
                     Landed::RunYourself => break,
-                    Landed::Abandoned => continue,
+                    Landed::Abandoned => {
+                        inherited = flight.take_lease();
+                        continue;
+                    }
                 }
             }
             Role::Leader(leader) => {
                 // A leader that finished between our read and our joining has stored its
                 // value by now; reading again keeps that from loading twice. Not after a
                 // failed read: the same failure would only be counted twice.
-                if trouble.usable
-                    && !trouble.logged
-                    && let Some(raw) = read_raw(site, cache, &key, &mut trouble).await
-                    && let Some(result) = decode(site, &key, &raw, &shape, &mut trouble)
-                {
-                    outcome.count(&site.hits);
-                    leader.land(Landed::Json(raw.into()));
-                    return result;
+                if trouble.usable && !trouble.logged && inherited.is_none() {
+                    found = look(site, cache, &key, &mut trouble).await;
+                    if let Found::Hit(raw) = &found
+                        && let Some(result) = decode(site, &key, raw, &shape, &mut trouble)
+                    {
+                        outcome.count(&site.hits);
+                        leader.land(Landed::Json(raw.as_str().into()));
+                        return result;
+                    }
                 }
                 outcome.count(&site.misses);
+                let acquired = match inherited.take() {
+                    Some(token) => Acquired::Load(Write::Leased(token)),
+                    None => acquire(site, cache, &key, &fill, found, &mut trouble).await,
+                };
+                let write = match acquired {
+                    Acquired::Value(raw) => {
+                        if let Some(result) = decode(site, &key, &raw, &shape, &mut trouble) {
+                            Site::count(&site.coalesced);
+                            leader.land(Landed::Json(raw.into()));
+                            return result;
+                        }
+                        Write::Plain
+                    }
+                    Acquired::Load(write) => write,
+                };
+                if let Write::Leased(token) = &write {
+                    leader.hold(token);
+                }
                 Site::count(&site.loads);
                 let value = match shape.split(body.await) {
                     Ok(value) => value,
                     Err(uncached) => {
                         let landed = shape.share(&uncached);
                         leader.land(landed.map_or(Landed::RunYourself, Landed::Uncached));
+                        give_back_detached(site, cache, &key, &write, &trouble);
                         return uncached;
                     }
                 };
                 let Some(raw) = encode(site, &key, &shape, &value, &mut trouble) else {
                     leader.land(Landed::RunYourself);
+                    give_back(site, cache, &key, &write, &mut trouble).await;
                     return shape.rebuild(value);
                 };
                 // The waiters get the value before the write, so they do not wait for it.
                 leader.land(Landed::Json(Arc::clone(&raw)));
                 let stale = || leader.is_stale();
-                write_unless_overtaken(site, cache, &key, &raw, ttl, &mut trouble, stale).await;
+                finish(site, cache, &key, &raw, &fill, write, &mut trouble, stale).await;
                 return shape.rebuild(value);
             }
         }
     }
     // A load of its own, outside any flight, so no invalidation can mark it: it watches
     // the count of invalidations instead, and gives up its write if any came meanwhile.
+    let write = try_once(site, cache, &key, &fill, &mut trouble).await;
     Site::count(&site.loads);
     let overtaken = OVERTAKEN.load(Ordering::SeqCst);
     let value = match shape.split(body.await) {
         Ok(value) => value,
-        Err(uncached) => return uncached,
+        Err(uncached) => {
+            give_back_detached(site, cache, &key, &write, &trouble);
+            return uncached;
+        }
     };
-    if let Some(raw) = encode(site, &key, &shape, &value, &mut trouble) {
-        let stale = || OVERTAKEN.load(Ordering::SeqCst) != overtaken;
-        write_unless_overtaken(site, cache, &key, &raw, ttl, &mut trouble, stale).await;
+    match encode(site, &key, &shape, &value, &mut trouble) {
+        Some(raw) => {
+            let stale = || OVERTAKEN.load(Ordering::SeqCst) != overtaken;
+            finish(site, cache, &key, &raw, &fill, write, &mut trouble, stale).await;
+        }
+        None => give_back(site, cache, &key, &write, &mut trouble).await,
     }
     shape.rebuild(value)
+}
+
+/// Writes a loaded value as `write` says, unless `overtaken` says an in-process
+/// invalidation or put of the key came during the load (then a lease is given back).
+#[allow(clippy::too_many_arguments)] // one call's state, passed down once
+async fn finish<C: Cache>(
+    site: &Site,
+    cache: &C,
+    key: &str,
+    raw: &str,
+    fill: &Fill,
+    write: Write,
+    trouble: &mut Trouble,
+    overtaken: impl Fn() -> bool,
+) {
+    match write {
+        Write::Leased(token) if !overtaken() && trouble.usable => {
+            // `false`: an invalidation removed the lease during the load, so the value may
+            // predate it and is not stored.
+            let stored = cache.set_leased(key, &token, raw, fill.ttl).await;
+            if trouble.keep(site, key, "write", stored).is_none() {
+                // A refused write (a zero TTL, say) must not leave others waiting.
+                give_back(site, cache, key, &Write::Leased(token), trouble).await;
+            }
+        }
+        write @ Write::Leased(_) => give_back(site, cache, key, &write, trouble).await,
+        Write::Plain => {
+            write_unless_overtaken(site, cache, key, raw, fill.ttl, trouble, overtaken).await;
+        }
+        Write::Skip => {}
+    }
 }
 
 /// How many in-process invalidations and puts have started: bumped before they mark
@@ -156,8 +258,8 @@ pub async fn put<C: Cache, R, V>(
 ) -> R {
     let mut trouble = Trouble::default();
     if let Some(raw) = encode(site, key, shape, &value, &mut trouble) {
-        overtake(cache, |loading| loading == key);
-        if let Write::Failed(error) = write(site, cache, key, &raw, ttl, &mut trouble).await {
+        overtake(cache, |loading, _| loading == key);
+        if let Written::Failed(error) = write(site, cache, key, &raw, ttl, &mut trouble).await {
             // The entry this put should have replaced is stale now: it must go too.
             if error.code() == ErrorCode::ValueTooLarge {
                 let deleted = cache.delete(key).await;
@@ -179,7 +281,7 @@ pub async fn put<C: Cache, R, V>(
 /// Marks the in-flight loads of `cache` whose keys `covers` matches as stale, before a
 /// write or a deletion of those keys: they may have read the data before the change that
 /// this write or deletion follows, so they must not store it, nor be joined from now on.
-fn overtake<C: Cache>(cache: &C, covers: impl Fn(&str) -> bool) {
+fn overtake<C: Cache>(cache: &C, covers: impl Fn(&str, &[String]) -> bool) {
     OVERTAKEN.fetch_add(1, Ordering::SeqCst);
     let identity = cache.identity();
     Site::each(|site| site.flights.invalidate(identity, &covers));
@@ -192,6 +294,8 @@ pub enum Target {
     Key(String),
     /// A Redis glob, with interpolated values already escaped.
     Pattern(String),
+    /// A tag: every entry recorded under it.
+    Tag(String),
 }
 
 /// `#[invalidate]`, after a successful body: deletes every target, in order.
@@ -199,10 +303,11 @@ pub async fn invalidate<C: Cache>(site: &'static Site, cache: &C, targets: &[Tar
     invalidate_skipped(site);
     let mut warned = false;
     for (at, target) in targets.iter().enumerate() {
-        overtake(cache, |key| target.covers(key));
+        overtake(cache, |key, tags| target.covers(key, tags));
         let outcome = match target {
             Target::Key(key) => cache.delete(key).await.map(drop),
             Target::Pattern(pattern) => cache.delete_pattern(pattern).await.map(drop),
+            Target::Tag(tag) => cache.invalidate_tags(&[tag]).await.map(drop),
         };
         let Err(error) = outcome else {
             Site::count(&site.invalidations);
@@ -263,11 +368,12 @@ pub fn invalidate_skipped(site: &'static Site) {
 }
 
 impl Target {
-    /// Whether deleting this target deletes `key`.
-    fn covers(&self, key: &str) -> bool {
+    /// Whether deleting this target deletes `key`, recorded under `tags`.
+    fn covers(&self, key: &str, tags: &[String]) -> bool {
         match self {
             Target::Key(exact) => exact == key,
             Target::Pattern(pattern) => crate::glob::matches(pattern.as_bytes(), key.as_bytes()),
+            Target::Tag(tag) => tags.contains(tag),
         }
     }
 }
@@ -277,6 +383,7 @@ impl std::fmt::Display for Target {
         match self {
             Target::Key(key) => write!(f, "key {key}"),
             Target::Pattern(pattern) => write!(f, "pattern {pattern}"),
+            Target::Tag(tag) => write!(f, "tag {tag}"),
         }
     }
 }
@@ -297,12 +404,12 @@ impl std::fmt::Display for Targets<'_> {
 }
 
 /// What went wrong with the cache during one call.
-struct Trouble {
+pub(super) struct Trouble {
     /// Whether a failure was already recorded (and logged: one warning per call is enough).
     logged: bool,
     /// False once the cache could not be reached: the rest of the call skips it rather
     /// than wait for a second timeout.
-    usable: bool,
+    pub(super) usable: bool,
 }
 
 impl Default for Trouble {
@@ -316,7 +423,7 @@ impl Default for Trouble {
 
 impl Trouble {
     /// The value of `result`, or `None` with its error recorded.
-    fn keep<T>(
+    pub(super) fn keep<T>(
         &mut self,
         site: &Site,
         key: &str,
@@ -328,7 +435,7 @@ impl Trouble {
             .ok()
     }
 
-    fn record(&mut self, site: &Site, key: &str, what: &str, error: &CacheError) {
+    pub(super) fn record(&mut self, site: &Site, key: &str, what: &str, error: &CacheError) {
         // A key over the limit fails the same way on every operation.
         if error.is_unavailable() || error.code() == ErrorCode::KeyTooLarge {
             self.usable = false;
@@ -353,29 +460,6 @@ impl Trouble {
             );
         }
     }
-}
-
-/// A hit, decoded; `None` for anything else (failures are counted and logged).
-async fn read<C: Cache, R, V>(
-    site: &Site,
-    cache: &C,
-    key: &str,
-    shape: &Checked<R, V>,
-    trouble: &mut Trouble,
-) -> Option<R> {
-    let raw = read_raw(site, cache, key, trouble).await?;
-    decode(site, key, &raw, shape, trouble)
-}
-
-async fn read_raw<C: Cache>(
-    site: &Site,
-    cache: &C,
-    key: &str,
-    trouble: &mut Trouble,
-) -> Option<String> {
-    trouble
-        .keep(site, key, "read", cache.get(key).await)
-        .flatten()
 }
 
 /// A stored value that does not decode (corrupt, or another type since a deploy) is a miss;
@@ -424,20 +508,20 @@ async fn write_unless_overtaken<C: Cache>(
         return;
     }
     match written {
-        Write::Stored => {
+        Written::Stored => {
             let undone = cache.delete(key).await;
             trouble.keep(site, key, "delete of an overtaken value", undone);
         }
         // A write that timed out may still land: undone once the store is back.
-        Write::Failed(error) if error.is_timeout() => {
+        Written::Failed(error) if error.is_timeout() => {
             cache.delete_later(key, &error);
         }
-        Write::Failed(_) | Write::Skipped => {}
+        Written::Failed(_) | Written::Skipped => {}
     }
 }
 
-/// What became of a write.
-enum Write {
+/// What became of a plain write.
+enum Written {
     Stored,
     /// Recorded in the call's trouble.
     Failed(CacheError),
@@ -452,15 +536,15 @@ async fn write<C: Cache>(
     raw: &str,
     ttl: Option<Duration>,
     trouble: &mut Trouble,
-) -> Write {
+) -> Written {
     if !trouble.usable {
-        return Write::Skipped;
+        return Written::Skipped;
     }
     match cache.set(key, raw, ttl).await {
-        Ok(()) => Write::Stored,
+        Ok(()) => Written::Stored,
         Err(error) => {
             trouble.record(site, key, "write", &error);
-            Write::Failed(error)
+            Written::Failed(error)
         }
     }
 }
@@ -473,6 +557,7 @@ mod tests {
     use tokio::sync::{Notify, oneshot};
 
     use super::*;
+    use crate::attribute::lease::fill;
     use crate::attribute::shape::{Plain, checked};
     use crate::memory::MemoryCache;
 
@@ -498,7 +583,7 @@ mod tests {
                     &*cache,
                     true,
                     "k".into(),
-                    None,
+                    fill(None, None, Vec::new()),
                     checked(Plain),
                     async {
                         started.notify_one();
@@ -518,7 +603,7 @@ mod tests {
                     &*cache,
                     true,
                     "k".into(),
-                    None,
+                    fill(None, None, Vec::new()),
                     checked(Plain),
                     async { 2_u32 },
                 )
@@ -553,7 +638,7 @@ mod tests {
                         &*cache,
                         true,
                         "k".into(),
-                        None,
+                        fill(None, None, Vec::new()),
                         checked(Plain),
                         async move {
                             if runs.fetch_add(1, Ordering::SeqCst) == 0 {

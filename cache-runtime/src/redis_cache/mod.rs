@@ -4,8 +4,10 @@
 mod breaker;
 mod builder;
 mod key;
+mod lease;
 mod pending;
 mod recovery;
+mod tags;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -26,6 +28,7 @@ use pending::{Deletion, Pending};
 
 use crate::error::{CacheError, ErrorCode};
 use crate::health::Health;
+use crate::lease::{DetachedRelease, Lease, LeaseToken, Lookup};
 use crate::limits::Limits;
 use crate::port::{Cache, Identity};
 use crate::{expiry, glob};
@@ -366,7 +369,13 @@ impl Connection {
         .await
     }
 
-    async fn scan_and_unlink(&self, op: Op<'_>, pattern: &str) -> Result<u64, CacheError> {
+    /// Deletes the keys matching `pattern`; with `spare_tags`, not tags' sets.
+    async fn scan_and_unlink(
+        &self,
+        op: Op<'_>,
+        pattern: &str,
+        spare_tags: bool,
+    ) -> Result<u64, CacheError> {
         let mut cursor: u64 = 0;
         let mut deleted = 0;
         loop {
@@ -377,7 +386,10 @@ impl Connection {
                 .arg("COUNT")
                 .arg(self.scan_count);
             // Keys as bytes: another writer's non-UTF-8 keys must not stop the deletion.
-            let (next, keys): (u64, Vec<Vec<u8>>) = self.query(op, &scan).await?;
+            let (next, mut keys): (u64, Vec<Vec<u8>>) = self.query(op, &scan).await?;
+            if spare_tags {
+                keys.retain(|key| !tags::is_tag_key(key));
+            }
             if !keys.is_empty() {
                 let removed: u64 = self
                     .query(op.not_resent(), redis::cmd("UNLINK").arg(&keys))
@@ -484,6 +496,11 @@ impl RedisCache {
         })
     }
 
+    /// `key` under this view's prefix, as the bytes of a deletion to replay.
+    fn full_key(&self, key: &str) -> Vec<u8> {
+        [self.prefix.as_bytes(), key.as_bytes()].concat()
+    }
+
     /// Keeps a deletion that failed because the server is out of reach, for replay.
     fn deferred(&self, error: CacheError, deletion: impl FnOnce() -> Deletion) -> CacheError {
         if error.is_unavailable() {
@@ -501,8 +518,10 @@ impl RedisCache {
     }
 }
 
+/// A value read from the store as text; a lease marker is no value.
 fn into_utf8(op: Op<'_>, value: Option<Vec<u8>>) -> Result<Option<String>, CacheError> {
     value
+        .filter(|bytes| !LeaseToken::is_marker(bytes))
         .map(|bytes| String::from_utf8(bytes).map_err(|_| op.not_utf8()))
         .transpose()
 }
@@ -523,7 +542,7 @@ impl Cache for RedisCache {
             return false;
         }
         self.connection
-            .defer(Deletion::Key(format!("{}{key}", self.prefix)), cause);
+            .defer(Deletion::Key(self.full_key(key)), cause);
         true
     }
 
@@ -557,9 +576,7 @@ impl Cache for RedisCache {
             .connection
             .query(op, redis::cmd("UNLINK").arg(self.key(key)?))
             .await
-            .map_err(|error| {
-                self.deferred(error, || Deletion::Key(format!("{}{key}", self.prefix)))
-            })?;
+            .map_err(|error| self.deferred(error, || Deletion::Key(self.full_key(key))))?;
         Ok(removed > 0)
     }
 
@@ -612,15 +629,15 @@ impl Cache for RedisCache {
             self.connection
                 .query(op, redis::cmd("FLUSHDB").arg("ASYNC"))
                 .await
-                .map_err(|error| self.deferred(error, || Deletion::Pattern("*".to_owned())))
+                .map_err(|error| self.deferred(error, || Deletion::Everything("*".to_owned())))
         } else {
             let op = Op::plain("SCAN/UNLINK", ErrorCode::Flush).deletion();
             let everything = format!("{}*", self.escaped_prefix);
             self.connection
-                .scan_and_unlink(op, &everything)
+                .scan_and_unlink(op, &everything, false)
                 .await
                 .map(drop)
-                .map_err(|error| self.deferred(error, || Deletion::Pattern(everything)))
+                .map_err(|error| self.deferred(error, || Deletion::Everything(everything)))
         }
     }
 
@@ -634,7 +651,7 @@ impl Cache for RedisCache {
         let op = Op::on_pattern("SCAN/UNLINK", ErrorCode::Delete, pattern).deletion();
         let full_pattern = format!("{}{pattern}", self.escaped_prefix);
         self.connection
-            .scan_and_unlink(op, &full_pattern)
+            .scan_and_unlink(op, &full_pattern, true)
             .await
             .map_err(|error| self.deferred(error, || Deletion::Pattern(full_pattern)))
     }
@@ -695,5 +712,44 @@ impl Cache for RedisCache {
                 self.connection.pipeline(op, &pipeline).await
             }
         }
+    }
+
+    async fn lookup(&self, key: &str) -> Result<Lookup, CacheError> {
+        self.lease_lookup(key).await
+    }
+
+    async fn try_lease(
+        &self,
+        key: &str,
+        lease: Duration,
+        ttl: Option<Duration>,
+        tags: &[&str],
+    ) -> Result<Lease, CacheError> {
+        self.lease_take(key, lease, ttl, tags).await
+    }
+
+    async fn set_leased(
+        &self,
+        key: &str,
+        token: &LeaseToken,
+        value: &str,
+        ttl: Option<Duration>,
+    ) -> Result<bool, CacheError> {
+        self.lease_store(key, token, value, ttl).await
+    }
+
+    async fn release_lease(&self, key: &str, token: &LeaseToken) -> Result<(), CacheError> {
+        self.lease_release(key, token).await
+    }
+
+    fn release_lease_detached(&self, key: &str, token: &LeaseToken) -> Option<DetachedRelease> {
+        let (cache, key, token) = (self.clone(), key.to_owned(), token.clone());
+        Some(Box::pin(
+            async move { cache.release_lease(&key, &token).await },
+        ))
+    }
+
+    async fn invalidate_tags(&self, tags: &[&str]) -> Result<u64, CacheError> {
+        self.tags_invalidate(tags).await
     }
 }

@@ -7,9 +7,14 @@ use std::collections::{HashSet, VecDeque};
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(super) enum Deletion {
     /// `UNLINK` of one key.
-    Key(String),
-    /// `SCAN MATCH` + `UNLINK` of a glob pattern.
+    Key(Vec<u8>),
+    /// `SCAN MATCH` + `UNLINK` of a glob pattern, sparing tags' sets, as `delete_pattern`.
     Pattern(String),
+    /// The same, tags' sets included, as `flush`.
+    Everything(String),
+    /// A tag's set (its key): the set is taken and its members deleted, as
+    /// `invalidate_tags`.
+    Tag(Vec<u8>),
 }
 
 /// How many keys one replayed `UNLINK` deletes at most.
@@ -73,7 +78,7 @@ impl Pending {
         self.deletions.clear();
         self.waiting.clear();
         self.deletions
-            .push_back(Deletion::Pattern(self.everything.clone()));
+            .push_back(Deletion::Everything(self.everything.clone()));
         self.folded = true;
         self.generation += 1;
         true
@@ -83,7 +88,9 @@ impl Pending {
     pub(super) fn next(&self) -> Option<Batch> {
         let first = self.deletions.front()?;
         let deletions = match first {
-            Deletion::Pattern(_) => vec![first.clone()],
+            Deletion::Pattern(_) | Deletion::Everything(_) | Deletion::Tag(_) => {
+                vec![first.clone()]
+            }
             Deletion::Key(_) => self
                 .deletions
                 .iter()
@@ -149,7 +156,7 @@ mod tests {
     use super::*;
 
     fn key(name: &str) -> Deletion {
-        Deletion::Key(name.to_owned())
+        Deletion::Key(name.as_bytes().to_vec())
     }
 
     #[test]
@@ -194,7 +201,7 @@ mod tests {
         assert_eq!(pending.len(), 1);
         assert_eq!(
             pending.next().unwrap().deletions,
-            [Deletion::Pattern("app:*".into())]
+            [Deletion::Everything("app:*".into())]
         );
         assert_eq!(pending.dropped(), 4);
     }
@@ -208,7 +215,7 @@ mod tests {
         pending.done(&batch);
         assert_eq!(
             pending.next().unwrap().deletions,
-            [Deletion::Pattern("*".into())]
+            [Deletion::Everything("*".into())]
         );
     }
 

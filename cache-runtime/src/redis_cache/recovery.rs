@@ -67,10 +67,16 @@ impl Connection {
         let mut keys = Vec::with_capacity(batch.deletions.len());
         for deletion in &batch.deletions {
             match deletion {
-                Deletion::Key(key) => keys.push(key.as_str()),
-                Deletion::Pattern(pattern) => {
+                Deletion::Key(key) => keys.push(key.as_slice()),
+                Deletion::Pattern(pattern) | Deletion::Everything(pattern) => {
                     let op = Op::on_pattern("SCAN/UNLINK", ErrorCode::Delete, pattern).unguarded();
-                    self.scan_and_unlink(op, pattern).await?;
+                    let spare_tags = matches!(deletion, Deletion::Pattern(_));
+                    self.scan_and_unlink(op, pattern, spare_tags).await?;
+                }
+                Deletion::Tag(key) => {
+                    let op = Op::plain("EVAL take-tag", ErrorCode::Delete).unguarded();
+                    self.invalidate_tag_sets(op, std::slice::from_ref(key))
+                        .await?;
                 }
             }
         }

@@ -1,0 +1,53 @@
+//! Child processes: this test binary run again for one ignored test, with a bound.
+
+use std::io::Read;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// Starts `test` (an `#[ignore]`d test of this binary) in a process of its own, with
+/// `env` set; its stdout is captured.
+pub fn spawn(test: &str, env: &[(&str, &str)]) -> Child {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let mut command = Command::new(exe);
+    command
+        .args([
+            test,
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.spawn().expect("spawn a child test process")
+}
+
+/// Waits for `child` to exit and returns its stdout; kills it and fails the test after
+/// `limit`.
+pub fn finish(mut child: Child, limit: Duration) -> String {
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let (done, outcome) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text);
+        let _ = done.send(text);
+    });
+    // The pipe closes when the child exits.
+    let Ok(text) = outcome.recv_timeout(limit) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("a child process did not finish within {limit:?}");
+    };
+    let status = child.wait().expect("reap the child");
+    assert!(
+        status.success(),
+        "a child process failed ({status}):\n{text}"
+    );
+    text
+}

@@ -1,0 +1,23 @@
+//! Consistency under concurrency, on a real `redis-server` and on `MemoryCache`:
+//!
+//! - `history`: the stale-set race, checked the way Jepsen checks histories: many tasks
+//!   read through `#[cached]` and update through `#[invalidate]` over a small shared
+//!   "database", then a quiescent check compares every cached value with the database. The
+//!   same history through the plain, unprotected helpers must find stale values, so the
+//!   check can fail.
+//! - `stampede`: four OS processes (this test binary, run again) with 100 callers each on
+//!   one cold key run its body once.
+//! - `dead_holder`: a lease whose holder was killed blocks its key until the lease
+//!   expires, and no longer.
+//! - `wire`: what leases and tags cost and look like on Redis.
+//!
+//! Every test prints what it measured; run with `--nocapture` to see it.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod children;
+mod dead_holder;
+mod history;
+mod stampede;
+mod wire;
