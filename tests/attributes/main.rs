@@ -96,4 +96,5 @@ on_both_backends! {
     leases::a_pattern_invalidation_from_elsewhere_beats_a_load,
     leases::a_tag_invalidation_from_elsewhere_beats_a_load,
     tags::tags_delete_what_was_cached_under_them,
+    tags::an_undecodable_value_is_replaced_under_its_tags,
 }

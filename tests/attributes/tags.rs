@@ -90,3 +90,25 @@ pub async fn tags_delete_what_was_cached_under_them(b: Backend) {
     assert_eq!(b.stored(&b.key("user:2:orders:1")).await, None);
     assert_eq!(b.stored(&b.key("user:1:orders:1")).await, None);
 }
+
+/// A stored value that does not decode is replaced under a lease like any miss, so the
+/// replacement is recorded under its tags and a tag invalidation deletes it.
+pub async fn an_undecodable_value_is_replaced_under_its_tags(b: Backend) {
+    let orders = Orders {
+        cache: b.cache.clone(),
+        ns: b.ns.clone(),
+        loads: AtomicUsize::new(0),
+    };
+    let key = format!("{}:user:9:orders:1", b.ns);
+    b.cache.set(&key, "not json", None).await.unwrap();
+    let first = orders.orders(9, 1).await.unwrap();
+    assert_eq!(first[0].version, 0, "the bad value was a miss");
+    assert_eq!(orders.orders(9, 1).await.unwrap(), first, "and is replaced");
+    orders.place_order(9, false).await.unwrap();
+    assert_eq!(
+        b.cache.get(&key).await.unwrap(),
+        None,
+        "the replacement was under the tag"
+    );
+    assert_eq!(orders.orders(9, 1).await.unwrap()[0].version, 1);
+}

@@ -378,3 +378,36 @@ async fn a_tag_invalidation_during_an_outage_is_replayed() {
     assert_eq!(orders(&cache, &db, 1, 2).await, "v2#2");
     assert!(cache.health().replayed_invalidations >= 1);
 }
+
+/// A lease whose `SET NX` timed out on our side may still land; it is given back once
+/// Redis answers, so that other callers do not wait for it to expire.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_whose_reply_timed_out_is_given_back() {
+    const LEASE: Duration = Duration::from_secs(30);
+    let server = RedisServer::start();
+    let proxy = Proxy::start(server.port()).await;
+    let cache = fast_failing(proxy.url()).prefix("lost:").build().unwrap();
+    let raw = Raw::new(&server);
+    connected(&cache).await;
+
+    proxy.set_mode(Mode::Latency(OP_TIMEOUT * 4));
+    let (taken, _) = timed(
+        OP_TIMEOUT + CALL_BOUND,
+        "a lease",
+        cache.try_lease("k", LEASE, None, &[]),
+    )
+    .await;
+    let error = taken.expect_err("the reply comes after op_timeout");
+    assert!(error.is_timeout(), "{error}");
+    // The delayed SET NX lands, then the release sent after it on the same connection.
+    let raw = &raw;
+    eventually(RECOVERY, "the marker landing", || async move {
+        raw.exists("lost:k")
+    })
+    .await;
+    proxy.set_mode(Mode::Pass);
+    eventually(RECOVERY, "the lease given back", || async move {
+        !raw.exists("lost:k")
+    })
+    .await;
+}

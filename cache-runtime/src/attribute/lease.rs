@@ -104,14 +104,27 @@ pub(super) async fn acquire<C: Cache>(
             // Another caller holds the lease: wait below.
             Found::Loading => {}
             // A value that did not decode (a corrupt one, or another type since a deploy)
-            // is overwritten, and so is anything after a cache error.
-            Found::Hit(_) | Found::Failed => return Acquired::Load(Write::Plain),
+            // is deleted, then loaded under a lease like any miss, so that it gets the
+            // same protection and is recorded under its tags.
+            Found::Hit(_) => {
+                let deleted = cache.delete(key).await;
+                if trouble
+                    .keep(site, key, "delete of an undecodable value", deleted)
+                    .is_none()
+                {
+                    return Acquired::Load(unleased(fill));
+                }
+                found = Found::Missing;
+                continue;
+            }
+            Found::Failed => return Acquired::Load(unleased(fill)),
             Found::Missing => {
                 let lease = cache.try_lease(key, fill.lease, fill.ttl, &tags).await;
                 match trouble.keep(site, key, "lease", lease) {
                     Some(Lease::Granted(token)) => return Acquired::Load(Write::Leased(token)),
                     Some(Lease::Taken) => {}
-                    Some(Lease::Unsupported) | None => return Acquired::Load(Write::Plain),
+                    Some(Lease::Unsupported) => return Acquired::Load(Write::Plain),
+                    None => return Acquired::Load(unleased(fill)),
                 }
             }
         }
@@ -147,7 +160,19 @@ pub(super) async fn try_once<C: Cache>(
     match trouble.keep(site, key, "lease", lease) {
         Some(Lease::Granted(token)) => Write::Leased(token),
         Some(Lease::Taken) => Write::Skip,
-        Some(Lease::Unsupported) | None => Write::Plain,
+        Some(Lease::Unsupported) => Write::Plain,
+        None => unleased(fill),
+    }
+}
+
+/// How to write a load after a cache error kept it from a lease: plainly, as before leases,
+/// unless the entry has tags. Those could not be recorded, and an entry that is not under
+/// its tags would escape their invalidations.
+fn unleased(fill: &Fill) -> Write {
+    if fill.tags.is_empty() {
+        Write::Plain
+    } else {
+        Write::Skip
     }
 }
 

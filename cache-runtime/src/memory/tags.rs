@@ -73,14 +73,31 @@ impl TagSets {
         }
     }
 
-    /// Forgets the tag and returns the keys recorded under it.
-    fn take(&self, prefix: &str, tag: &str) -> Vec<String> {
+    /// Forgets the tag and returns the keys recorded under it, with the record's expiry.
+    fn take(&self, prefix: &str, tag: &str) -> (Vec<String>, Option<Instant>) {
         let now = Instant::now();
         self.sets()
             .remove(&(prefix.to_owned(), tag.to_owned()))
             .filter(|set| set.is_live(now))
-            .map(|set| set.members.into_iter().collect())
+            .map(|set| (set.members.into_iter().collect(), set.expires_at))
             .unwrap_or_default()
+    }
+
+    /// Records `members` under the tag again, for an invalidation that did not finish.
+    fn restore(&self, prefix: &str, tag: &str, members: Vec<String>, until: Option<Instant>) {
+        let now = Instant::now();
+        let mut sets = self.sets();
+        let set = sets
+            .entry((prefix.to_owned(), tag.to_owned()))
+            .or_insert_with(|| TagSet {
+                members: HashSet::new(),
+                expires_at: Some(now),
+            });
+        set.members.extend(members);
+        set.expires_at = match (set.expires_at, until) {
+            (Some(current), Some(until)) => Some(current.max(until)),
+            _ => None,
+        };
     }
 
     /// Forgets every tag of the views under `prefix`, for a flush.
@@ -93,15 +110,45 @@ impl MemoryCache {
     pub(super) async fn tags_invalidate(&self, tags: &[&str]) -> Result<u64, CacheError> {
         let mut deleted = 0;
         for &tag in tags {
-            for member in self.tags.take(&self.prefix, tag) {
+            let (members, until) = self.tags.take(&self.prefix, tag);
+            let mut left = Left {
+                tags: &self.tags,
+                prefix: &self.prefix,
+                tag,
+                members,
+                until,
+            };
+            while let Some(member) = left.members.last() {
                 // Every member was recorded through this view's prefix.
                 if let Some(key) = member.strip_prefix(&*self.prefix)
                     && self.delete(key).await?
                 {
                     deleted += 1;
                 }
+                left.members.pop();
             }
         }
         Ok(deleted)
+    }
+}
+
+/// The members of a taken tag not deleted yet: recorded under the tag again if the
+/// invalidation stops early (an error, or the call dropped at an await), so that the next
+/// invalidation of the tag still finds them.
+struct Left<'a> {
+    tags: &'a TagSets,
+    prefix: &'a str,
+    tag: &'a str,
+    members: Vec<String>,
+    until: Option<Instant>,
+}
+
+impl Drop for Left<'_> {
+    fn drop(&mut self) {
+        if !self.members.is_empty() {
+            let members = std::mem::take(&mut self.members);
+            self.tags
+                .restore(self.prefix, self.tag, members, self.until);
+        }
     }
 }

@@ -9,13 +9,13 @@
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use redis::{FromRedisValue, Pipeline, Script, ScriptInvocation};
+use redis::{FromRedisValue, Pipeline, Script, ScriptInvocation, Value};
 
 use super::tags::{self, TagKey};
 use super::{Connection, Op, RedisCache, into_utf8};
 use crate::error::{CacheError, ErrorCode};
 use crate::expiry;
-use crate::lease::{Lease, LeaseToken, Lookup};
+use crate::lease::{DEFAULT_LEASE, Lease, LeaseToken, Lookup};
 
 /// Stores ARGV[2] at KEYS[1] (for ARGV[3] milliseconds; none when empty) if KEYS[1] still
 /// holds the marker ARGV[1]. Returns 1 if it stored.
@@ -104,11 +104,13 @@ impl RedisCache {
         // answer that someone else holds the lease.
         let op = Op::on_key("SET NX/tag", ErrorCode::Set, key).not_resent();
         let lease_ms = expiry::write_millis(lease, ErrorCode::Set, key)?;
-        // Every tag set has an expiry (for "no TTL", the longest TTL accepted), so `NX`
-        // below can tell a new set from an existing one.
+        // A tag's set lives as long as any value stored under it within this lease.
         let keep_ms = lease_ms.saturating_add(expiry::record_millis(ttl));
         let token = LeaseToken::new();
         let mut pipeline = redis::pipe();
+        // Each reply on its own: an error in a tag's script must not hide whether the
+        // `SET` placed the marker, which must then be given back.
+        pipeline.ignore_errors();
         pipeline
             .cmd("SET")
             .arg(self.key(key)?)
@@ -117,30 +119,76 @@ impl RedisCache {
             .arg("PX")
             .arg(lease_ms);
         for &tag in tags {
-            let tag = TagKey::new(&self.prefix, tag);
             pipeline
                 .cmd("EVAL")
                 .arg(tags::ADD)
                 .arg(1)
-                .arg(tag)
+                .arg(TagKey::new(&self.prefix, tag))
                 .arg(tags::GENERATION)
                 .arg(self.key(key)?)
-                .ignore();
-            // NX gives a new set its expiry; GT lengthens an existing one, never shortens.
-            for condition in ["NX", "GT"] {
-                pipeline
-                    .cmd("PEXPIRE")
-                    .arg(tag)
-                    .arg(keep_ms)
-                    .arg(condition)
-                    .ignore();
-            }
+                .arg(keep_ms);
         }
-        let (set,): (Option<String>,) = self.connection.pipeline_query(op, &pipeline).await?;
-        Ok(match set {
-            Some(_) => Lease::Granted(token),
-            None => Lease::Taken,
+        let replies: Vec<Value> = match self.connection.pipeline_query(op, &pipeline).await {
+            Ok(replies) => replies,
+            Err(error) => {
+                if error.is_timeout() {
+                    // The `SET` may still land: give the lease back once it can be sent,
+                    // so that others do not wait for it to expire.
+                    self.release_later(key, token, lease);
+                }
+                return Err(error);
+            }
+        };
+        let mut replies = replies.into_iter();
+        let granted = match replies.next() {
+            Some(Value::Okay) => true,
+            Some(Value::Nil) => false,
+            Some(Value::ServerError(error)) => return Err(op.redis_error(error.into())),
+            other => {
+                return Err(op.error(
+                    ErrorCode::Set,
+                    format!("unexpected reply to SET NX: {other:?}"),
+                ));
+            }
+        };
+        if let Some(error) = replies.find_map(|reply| match reply {
+            Value::ServerError(error) => Some(error),
+            _ => None,
+        }) {
+            // The key is not recorded under every tag: a value stored now would escape
+            // that tag's invalidations, so the lease is given back and the call fails open.
+            if granted {
+                let _ = self.lease_release(key, &token).await;
+            }
+            return Err(op.redis_error(error.into()));
+        }
+        Ok(if granted {
+            Lease::Granted(token)
+        } else {
+            Lease::Taken
         })
+    }
+
+    /// Gives `token`'s lease back on a task of its own, for a write whose reply did not
+    /// come: the release deletes the key only if it still holds this lease's marker. While
+    /// Redis is out of reach it tries again, with growing pauses, until the lease would
+    /// have expired anyway (`lease`).
+    fn release_later(&self, key: &str, token: LeaseToken, lease: Duration) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (cache, key) = (self.clone(), key.to_owned());
+        runtime.spawn(async move {
+            let give_up = tokio::time::Instant::now() + lease;
+            let mut pause = Duration::from_millis(50);
+            while let Err(error) = cache.lease_release(&key, &token).await {
+                if !error.is_unavailable() || tokio::time::Instant::now() + pause > give_up {
+                    return;
+                }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(1));
+            }
+        });
     }
 
     pub(super) async fn lease_store(
@@ -161,7 +209,17 @@ impl RedisCache {
             .arg(token.marker())
             .arg(value)
             .arg(ttl_ms.map(|ms| ms.to_string()).unwrap_or_default());
-        let stored: u8 = self.connection.invoke(op, &invocation).await?;
+        let stored: u8 = match self.connection.invoke(op, &invocation).await {
+            Ok(stored) => stored,
+            Err(error) => {
+                if error.is_timeout() {
+                    // If the store did not land, the marker would hold others back until
+                    // it expires; if it did, the release finds no marker and does nothing.
+                    self.release_later(key, token.clone(), DEFAULT_LEASE);
+                }
+                return Err(error);
+            }
+        };
         Ok(stored == 1)
     }
 

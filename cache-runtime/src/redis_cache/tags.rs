@@ -31,10 +31,17 @@ const NAMESPACE: &[u8] = b"\xFFcache-aside:tag:";
 /// The member whose score is the set's current generation.
 pub(super) const GENERATION: &[u8] = b"\xFFgeneration";
 
-/// Adds ARGV[2] to the set KEYS[1] with the current generation (ARGV[1] is `GENERATION`).
+/// Adds ARGV[2] to the set KEYS[1] with the current generation (ARGV[1] is `GENERATION`),
+/// and makes the set live at least ARGV[3] milliseconds more. One script, rather than
+/// `ZADD` and `PEXPIRE ... GT` in the pipeline, so that it works on any Redis with
+/// scripting and an error in it cannot fail the lease's `SET` beside it.
 pub(super) const ADD: &str = r"
     local generation = redis.call('ZSCORE', KEYS[1], ARGV[1]) or 0
     redis.call('ZADD', KEYS[1], generation, ARGV[2])
+    local left = redis.call('PTTL', KEYS[1])
+    if left < tonumber(ARGV[3]) then
+        redis.call('PEXPIRE', KEYS[1], ARGV[3])
+    end
 ";
 
 /// Starts the next generation of the set KEYS[1] (ARGV[1] is `GENERATION`), and returns
@@ -54,13 +61,18 @@ const TAKE: &str = r"
     return {generation, members}
 ";
 
-/// Removes the members of generation ARGV[1] and older from the set KEYS[1].
+/// Removes the members of generation ARGV[1] and older from the set KEYS[1] (ARGV[2] is
+/// `GENERATION`), if the set is still the one taken: a set flushed and recorded again
+/// since has started its generations over, and its members must stay.
 ///
 /// The set itself stays, even with only `GENERATION` left, until its expiry: deleting it
 /// would start the generations again from 0, and a removal still on its way from an
 /// earlier invalidation would then remove members added since.
 const FORGET: &str = r"
-    redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+    local current = tonumber(redis.call('ZSCORE', KEYS[1], ARGV[2]) or '-1')
+    if current > tonumber(ARGV[1]) then
+        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+    end
 ";
 
 /// The key of a tag's set, as one argument.
@@ -168,6 +180,7 @@ impl Connection {
                 .arg(1)
                 .arg(key)
                 .arg(generation)
+                .arg(GENERATION)
                 .ignore();
         }
         let forget_op = Op {
