@@ -189,3 +189,50 @@ pub async fn a_pattern_invalidation_from_elsewhere_beats_a_load(b: Backend) {
 pub async fn a_tag_invalidation_from_elsewhere_beats_a_load(b: Backend) {
     an_invalidation_from_elsewhere_during_a_load(b, "tag").await;
 }
+
+/// A call that starts after an invalidation made through another handle does not join the
+/// load that the invalidation overtook: it finds the lease gone and loads afresh.
+pub async fn a_call_after_an_invalidation_from_elsewhere_does_not_join_the_older_load(b: Backend) {
+    let rows = Rows::new(&b);
+    rows.hold.store(true, Ordering::SeqCst);
+    let early = tokio::spawn({
+        let (rows, cache) = (Arc::clone(&rows), b.cache.clone());
+        async move { rows.read(&cache, 1).await }
+    });
+    bounded(LIMIT, "the early read loading", rows.entered.notified()).await;
+    rows.update_by_key(&b.twin, 1, "new").await;
+    // The early read is still held; this call starts after the invalidation returned.
+    rows.hold.store(false, Ordering::SeqCst);
+    let late = bounded(LIMIT, "a read after the update", rows.read(&b.cache, 1)).await;
+    assert_eq!(late, "1:new", "not the older load's value");
+    rows.release.notify_one();
+    assert_eq!(
+        bounded(LIMIT, "the early read", early).await.unwrap(),
+        "1:old"
+    );
+    assert_eq!(rows.read(&b.cache, 1).await, "1:new");
+}
+
+/// A leader cancelled while no other caller waits for it gives its lease back, so callers
+/// elsewhere do not wait for it to expire.
+pub async fn a_cancelled_leader_with_no_waiter_gives_its_lease_back(b: Backend) {
+    let rows = Rows::new(&b);
+    rows.hold.store(true, Ordering::SeqCst);
+    let leader = tokio::spawn({
+        let (rows, cache) = (Arc::clone(&rows), b.cache.clone());
+        async move { rows.read(&cache, 2).await }
+    });
+    bounded(LIMIT, "the leader loading", rows.entered.notified()).await;
+    let key = b.key("row:2");
+    assert_eq!(b.twin.lookup(&key).await.unwrap(), Lookup::Loading);
+    leader.abort();
+    let twin = &b.twin;
+    let key = &key;
+    // Far below the default lease of 10 s.
+    bounded(Duration::from_secs(3), "the lease given back", async move {
+        while twin.lookup(key).await.unwrap() == Lookup::Loading {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+}

@@ -95,6 +95,8 @@ on_both_backends! {
     leases::a_key_invalidation_from_elsewhere_beats_a_load,
     leases::a_pattern_invalidation_from_elsewhere_beats_a_load,
     leases::a_tag_invalidation_from_elsewhere_beats_a_load,
+    leases::a_call_after_an_invalidation_from_elsewhere_does_not_join_the_older_load,
+    leases::a_cancelled_leader_with_no_waiter_gives_its_lease_back,
     tags::tags_delete_what_was_cached_under_them,
     tags::an_undecodable_value_is_replaced_under_its_tags,
 }

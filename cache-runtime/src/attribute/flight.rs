@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use tokio::sync::Notify;
 
-use crate::lease::LeaseToken;
+use crate::lease::{DetachedRelease, LeaseToken};
 use crate::port::Identity;
 
 /// What a leader's call ended with, as its waiters receive it.
@@ -39,6 +39,9 @@ pub(super) struct Flight {
     /// The lease the leader holds in the store, handed to a waiter that takes over if the
     /// leader is cancelled or panics, so the waiter need not wait for it to expire.
     lease: Mutex<Option<LeaseToken>>,
+    /// Gives that lease back, for a leader cancelled or panicking with no waiter to take
+    /// it over: other processes would otherwise wait for it to expire.
+    release: Mutex<Option<DetachedRelease>>,
 }
 
 impl Flight {
@@ -48,6 +51,16 @@ impl Flight {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take()
+    }
+
+    /// Whether the leader holds a lease and has not landed yet.
+    pub(super) fn holds_lease(&self) -> bool {
+        self.landed.get().is_none()
+            && self
+                .lease
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .is_some()
     }
 
     /// Waits for the leader and returns what it landed.
@@ -116,6 +129,7 @@ impl Flights {
             stale: AtomicBool::new(false),
             tags: tags.to_vec(),
             lease: Mutex::new(None),
+            release: Mutex::new(None),
         });
         map.insert(key.clone(), Arc::clone(&flight));
         Role::Leader(Leader {
@@ -123,6 +137,21 @@ impl Flights {
             key,
             flight,
         })
+    }
+
+    /// Marks `flight` (for `key` in the cache of identity `cache`) stale and forgets it: a
+    /// caller found its lease gone from the store, so an invalidation made elsewhere has
+    /// overtaken it.
+    pub(super) fn forget_stale(&self, cache: Identity, key: &str, flight: &Arc<Flight>) {
+        flight.stale.store(true, Ordering::Release);
+        let mut map = self.map();
+        let key = (cache, key.to_owned());
+        if map
+            .get(&key)
+            .is_some_and(|current| Arc::ptr_eq(current, flight))
+        {
+            map.remove(&key);
+        }
     }
 
     /// Marks the flights of the cache of identity `cache` whose keys or tags `invalidated`
@@ -166,13 +195,19 @@ impl Leader<'_> {
         self.flight.notify.notify_waiters();
     }
 
-    /// Keeps the lease the load holds, for a waiter to take over with it.
-    pub(super) fn hold(&self, token: &LeaseToken) {
+    /// Keeps the lease the load holds, for a waiter to take over with it, and `release`
+    /// to give it back if the leader goes away with nobody to take over.
+    pub(super) fn hold(&self, token: &LeaseToken, release: Option<DetachedRelease>) {
         *self
             .flight
             .lease
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(token.clone());
+        *self
+            .flight
+            .release
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = release;
     }
 
     /// Whether an invalidation overtook this load.
@@ -183,7 +218,7 @@ impl Leader<'_> {
 
 impl Drop for Leader<'_> {
     fn drop(&mut self) {
-        let _ = self.flight.landed.set(Landed::Abandoned);
+        let abandoned = self.flight.landed.set(Landed::Abandoned).is_ok();
         {
             let mut map = self.flights.map();
             if map
@@ -191,6 +226,20 @@ impl Drop for Leader<'_> {
                 .is_some_and(|current| Arc::ptr_eq(current, &self.flight))
             {
                 map.remove(&self.key);
+            }
+        }
+        // Only the leader's own reference is left: no waiter will take the lease over.
+        if abandoned && Arc::strong_count(&self.flight) == 1 {
+            let release = self
+                .flight
+                .release
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            if let (Some(release), Ok(runtime)) = (release, tokio::runtime::Handle::try_current()) {
+                runtime.spawn(async move {
+                    let _ = release.await;
+                });
             }
         }
         self.flight.notify.notify_waiters();

@@ -84,6 +84,16 @@ where
                     let write = Write::Leased(token);
                     give_back(site, cache, &key, &write, &mut trouble).await;
                 }
+                if matches!(found, Found::Missing) && flight.holds_lease() {
+                    // This call read no lease, yet the flight holds one: read again. Still
+                    // none means an invalidation elsewhere deleted it, so what the flight
+                    // loads may predate it: start afresh rather than wait for that.
+                    found = look(site, cache, &key, &mut trouble).await;
+                    if matches!(found, Found::Missing) {
+                        site.flights.forget_stale(cache.identity(), &key, &flight);
+                        continue;
+                    }
+                }
                 outcome.count(&site.misses);
                 match flight.wait().await {
                     Landed::Json(raw) => {
@@ -139,7 +149,7 @@ where
                     Acquired::Load(write) => write,
                 };
                 if let Write::Leased(token) = &write {
-                    leader.hold(token);
+                    leader.hold(token, cache.release_lease_detached(&key, token));
                 }
                 Site::count(&site.loads);
                 let value = match shape.split(body.await) {
