@@ -66,7 +66,12 @@ pub async fn lookup<C: Cache, T: DeserializeOwned>(cache: &C, key: &str) -> Opti
     match cache.get_json(key).await {
         Ok(value) => value,
         Err(error) => {
-            log_failure("read", key, &error);
+            log_failure(
+                "read",
+                &format_args!("key {key}"),
+                "carrying on without the cache",
+                &error,
+            );
             None
         }
     }
@@ -89,7 +94,12 @@ pub async fn store<C: Cache, T: Serialize + ?Sized>(
     match written {
         Ok(()) => true,
         Err(error) => {
-            log_failure("write", key, &error);
+            log_failure(
+                "write",
+                &format_args!("key {key}"),
+                "carrying on without the cache",
+                &error,
+            );
             false
         }
     }
@@ -101,7 +111,12 @@ pub async fn store<C: Cache, T: Serialize + ?Sized>(
 /// ([`CacheError::is_queued`]).
 pub async fn invalidate_key<C: Cache>(cache: &C, key: &str) -> Result<bool, CacheError> {
     cache.delete(key).await.inspect_err(|error| {
-        log_failure("invalidation", key, error);
+        log_failure(
+            "invalidation",
+            &format_args!("key {key}"),
+            "the entry may stay until its TTL",
+            error,
+        );
     })
 }
 
@@ -112,25 +127,12 @@ pub async fn invalidate_key<C: Cache>(cache: &C, key: &str) -> Result<bool, Cach
 /// so that a `*` in user input does not widen the deletion.
 pub async fn invalidate_pattern<C: Cache>(cache: &C, pattern: &str) -> Result<u64, CacheError> {
     cache.delete_pattern(pattern).await.inspect_err(|error| {
-        if error.is_circuit_open() {
-            return;
-        }
-        if error.is_queued() {
-            tracing::warn!(
-                code = error.code().as_str(),
-                pattern,
-                error = %error,
-                "cache invalidation failed; it is kept and replayed before the cache serves \
-                 reads again"
-            );
-        } else {
-            tracing::warn!(
-                code = error.code().as_str(),
-                pattern,
-                error = %error,
-                "cache invalidation failed; entries under the pattern may stay until their TTL"
-            );
-        }
+        log_failure(
+            "invalidation",
+            &format_args!("pattern {pattern}"),
+            "entries under the pattern may stay until their TTL",
+            error,
+        );
     })
 }
 
@@ -139,48 +141,32 @@ pub async fn invalidate_pattern<C: Cache>(cache: &C, pattern: &str) -> Result<u6
 /// entries were deleted.
 pub async fn invalidate_tags<C: Cache>(cache: &C, tags: &[&str]) -> Result<u64, CacheError> {
     cache.invalidate_tags(tags).await.inspect_err(|error| {
-        if error.is_circuit_open() {
-            return;
-        }
-        if error.is_queued() {
-            tracing::warn!(
-                code = error.code().as_str(),
-                tags = ?tags,
-                error = %error,
-                "cache invalidation failed; it is kept and replayed before the cache serves \
-                 reads again"
-            );
-        } else {
-            tracing::warn!(
-                code = error.code().as_str(),
-                tags = ?tags,
-                error = %error,
-                "cache invalidation failed; entries under the tags may stay until their TTL"
-            );
-        }
+        log_failure(
+            "invalidation",
+            &format_args!("tags {tags:?}"),
+            "entries under the tags may stay until their TTL",
+            error,
+        );
     })
 }
 
-/// Logs a failure, except a refusal by an open circuit breaker, which was logged once when
-/// it opened.
-fn log_failure(what: &str, key: &str, error: &CacheError) {
+/// Logs a failure of the operation `what` on `target`, and what it means for the caller
+/// (`otherwise`, unless the adapter kept the deletion for replay); but not a refusal by an
+/// open circuit breaker, which was logged once when it opened.
+fn log_failure(what: &str, target: &dyn std::fmt::Display, otherwise: &str, error: &CacheError) {
     if error.is_circuit_open() {
         return;
     }
-    if error.is_queued() {
-        tracing::warn!(
-            code = error.code().as_str(),
-            key,
-            error = %error,
-            "cache {what} failed; it is kept and replayed before the cache serves reads again"
-        );
-        return;
-    }
+    let consequence = if error.is_queued() {
+        "it is kept and replayed before the cache serves reads again"
+    } else {
+        otherwise
+    };
     tracing::warn!(
         code = error.code().as_str(),
-        key,
+        target = %target,
         error = %error,
-        "cache {what} failed; carrying on without the cache"
+        "cache {what} failed; {consequence}"
     );
 }
 
