@@ -372,7 +372,10 @@ async fn closing_is_logged_once() {
     let captured = Captured::default();
     let _guard = captured.install();
     let mut server = RedisServer::start();
+    // A stopped server refuses at once; a long deadline keeps a loaded machine from timing
+    // out a healthy call afterwards, which would open (and log) the breaker again.
     let cache = fast_failing(server.url())
+        .op_timeout(Duration::from_secs(5))
         .failure_threshold(3)
         .cool_down(COOL_DOWN)
         .build()
