@@ -1,6 +1,8 @@
 //! Child processes: this test binary run again for one ignored test, with a bound.
 
 use std::io::Read;
+
+use cache_aside::RedisCache;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -26,6 +28,17 @@ pub fn spawn(test: &str, env: &[(&str, &str)]) -> Child {
         command.env(name, value);
     }
     command.spawn().expect("spawn a child test process")
+}
+
+/// In a child process: the cache at the URL its parent put in the variable `url`, or
+/// `None` when the test runs on its own (as `--ignored` alone would run it).
+pub fn cache_from_env(url: &str) -> Option<RedisCache> {
+    let url = std::env::var(url).ok()?;
+    let cache = RedisCache::builder(url)
+        .op_timeout(Duration::from_secs(5))
+        .build()
+        .expect("a valid URL");
+    Some(cache)
 }
 
 /// Waits for `child` to exit and returns its stdout; kills it and fails the test after

@@ -87,12 +87,8 @@ async fn a_killed_holders_lease_blocks_its_key_until_it_expires() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a child process of a_killed_holders_lease_blocks_its_key_until_it_expires"]
 async fn child() {
-    let Ok(url) = std::env::var(URL) else {
+    let Some(cache) = crate::children::cache_from_env(URL) else {
         return;
     };
-    let cache = RedisCache::builder(url)
-        .op_timeout(Duration::from_secs(5))
-        .build()
-        .expect("a valid URL");
     stuck(&cache).await;
 }

@@ -71,13 +71,9 @@ async fn four_processes_load_a_cold_key_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a child process of four_processes_load_a_cold_key_once"]
 async fn child() {
-    let Ok(url) = std::env::var(URL) else {
+    let Some(cache) = crate::children::cache_from_env(URL) else {
         return;
     };
-    let cache = RedisCache::builder(url)
-        .op_timeout(Duration::from_secs(5))
-        .build()
-        .expect("a valid URL");
     // A barrier in the store, so no process finds the key already loaded.
     cache.increment("stampede:ready", 1).await.expect("ready");
     eventually(Duration::from_secs(30), "every process ready", || async {

@@ -323,19 +323,17 @@ pub async fn invalidate<C: Cache>(site: &'static Site, cache: &C, targets: &[Tar
             Site::count(&site.invalidations);
             continue;
         };
-        if error.is_circuit_open() {
-            // The breaker opened earlier and was logged then; not once per call.
-            Site::count(&site.bypassed);
-            if error.is_queued() {
-                continue;
-            }
+        // A refusal by an open breaker was logged when it opened; not once per call.
+        let refused = error.is_circuit_open();
+        Site::count(if refused {
+            &site.bypassed
         } else {
-            Site::count(&site.errors);
-        }
+            &site.errors
+        });
         if error.is_queued() {
             // The adapter replays it, and serves no read until then; the next targets
             // are refused at once and kept the same way.
-            if !std::mem::replace(&mut warned, true) {
+            if !refused && !std::mem::replace(&mut warned, true) {
                 tracing::warn!(
                     function = site.function(),
                     code = error.code().as_str(),
@@ -354,7 +352,7 @@ pub async fn invalidate<C: Cache>(site: &'static Site, cache: &C, targets: &[Tar
         for _ in skipped {
             Site::count(&site.errors);
         }
-        if !error.is_circuit_open() || !skipped.is_empty() {
+        if !refused || !skipped.is_empty() {
             tracing::warn!(
                 function = site.function(),
                 code = error.code().as_str(),

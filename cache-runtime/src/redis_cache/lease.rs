@@ -90,9 +90,9 @@ impl RedisCache {
         })
     }
 
-    /// One round trip: `SET key marker NX PX lease`, and for each tag the key added to its
-    /// set (a one-key script) and
-    /// an expiry that outlives any value stored within the lease.
+    /// One round trip: `SET key marker NX PX lease`, and for each tag a one-key script
+    /// that adds the key to the tag's set and gives the set an expiry that outlives any
+    /// value stored within the lease.
     pub(super) async fn lease_take(
         &self,
         key: &str,
