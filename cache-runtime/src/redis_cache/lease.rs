@@ -9,10 +9,10 @@
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use redis::{FromRedisValue, Pipeline, Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
 use super::tags::{self, TagKey};
-use super::{Connection, Op, RedisCache, into_utf8};
+use super::{Op, RedisCache, into_utf8};
 use crate::error::{CacheError, ErrorCode};
 use crate::expiry;
 use crate::lease::{DEFAULT_LEASE, Lease, LeaseToken, Lookup};
@@ -46,33 +46,6 @@ static RELEASE: LazyLock<Script> = LazyLock::new(|| {
         ",
     )
 });
-
-impl Connection {
-    /// Runs a script under the operation deadline: `EVALSHA`, then on `NOSCRIPT` (a fresh
-    /// or restarted server) `SCRIPT LOAD` and `EVALSHA` again, as redis-rs does.
-    async fn invoke<T: FromRedisValue>(
-        &self,
-        op: Op<'_>,
-        invocation: &ScriptInvocation<'_>,
-    ) -> Result<T, CacheError> {
-        self.run(op, |mut manager| async move {
-            invocation.invoke_async(&mut manager).await
-        })
-        .await
-    }
-
-    /// A pipeline whose replies are wanted, under the operation deadline.
-    pub(super) async fn pipeline_query<T: FromRedisValue>(
-        &self,
-        op: Op<'_>,
-        pipeline: &Pipeline,
-    ) -> Result<T, CacheError> {
-        self.run(op, |mut manager| async move {
-            pipeline.query_async(&mut manager).await
-        })
-        .await
-    }
-}
 
 impl RedisCache {
     pub(super) async fn lease_lookup(&self, key: &str) -> Result<Lookup, CacheError> {

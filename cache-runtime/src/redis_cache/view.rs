@@ -1,0 +1,395 @@
+//! The view of a Redis cache that callers hold (its prefix and key rendering) and its
+//! implementation of the port.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::RedisCacheBuilder;
+use super::connection::Connection;
+use super::key::PrefixedKey;
+use super::op::Op;
+use super::pending::Deletion;
+use crate::error::{CacheError, ErrorCode};
+use crate::health::Health;
+use crate::lease::{DetachedRelease, Lease, LeaseToken, Lookup};
+use crate::port::{Cache, Identity};
+use crate::{expiry, glob};
+
+/// A cache in Redis: the production adapter.
+///
+/// All clones, and all views made with [`with_prefix`](Self::with_prefix), share one
+/// multiplexed connection (redis-rs's `ConnectionManager`): concurrent calls are pipelined on
+/// it rather than checking connections out of a pool. It is opened on first use, not at
+/// construction, so an application starts even while Redis is down, and it reopens by itself
+/// after the connection breaks.
+///
+/// Every round trip has a deadline ([`RedisCacheBuilder::op_timeout`], default
+/// [`DEFAULT_OP_TIMEOUT`]) covering the wait for a connection too, so a call never waits on
+/// redis-rs's reconnect back-off: while the server is down a call fails with
+/// [`ErrorCode::Connection`] or [`ErrorCode::Timeout`] within that deadline. After a few such
+/// failures in a row the circuit breaker opens and calls fail at once with
+/// [`ErrorCode::CircuitOpen`] until a background probe finds the server back; deletions
+/// that fail are kept and replayed then (see [`RedisCacheBuilder::failure_threshold`],
+/// [`RedisCacheBuilder::max_pending_invalidations`] and [`RedisCache::health`]). Every operation
+/// is one round trip except `delete_pattern` and a prefixed `flush`, which take one per
+/// `SCAN` batch and so grow with the size of the keyspace.
+///
+/// Operations need a Tokio runtime with IO and time enabled (`#[tokio::main]` and
+/// `Builder::enable_all` do both).
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use cache_aside::prelude::*;
+/// use cache_aside::RedisCache;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), cache_aside::CacheError> {
+/// let cache = RedisCache::builder("redis://127.0.0.1:6379/0")
+///     .prefix("app:")
+///     .op_timeout(Duration::from_millis(100))
+///     .build()?;
+/// cache.set("user:1", "Ada", Some(Duration::from_secs(60))).await?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct RedisCache {
+    pub(super) connection: Arc<Connection>,
+    pub(super) prefix: Arc<str>,
+    pub(super) escaped_prefix: Arc<str>,
+    /// Shared by this view's clones; each view has its own.
+    pub(super) identity: Identity,
+}
+
+impl std::fmt::Debug for RedisCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Only the address: the URL may hold a password.
+        f.debug_struct("RedisCache")
+            .field(
+                "addr",
+                &self
+                    .connection
+                    .client
+                    .get_connection_info()
+                    .addr()
+                    .to_string(),
+            )
+            .field("prefix", &self.prefix)
+            .field("op_timeout", &self.connection.op_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisCache {
+    /// A cache at `url` with default settings; see [`RedisCacheBuilder::build`].
+    ///
+    /// # Errors
+    /// An [`ErrorCode::Config`] error when `url` is not a valid Redis URL. An unreachable
+    /// server is not an error here: the first operation connects.
+    pub fn new(url: &str) -> Result<Self, CacheError> {
+        Self::builder(url).build()
+    }
+
+    /// A builder for a prefix, deadlines and other settings.
+    pub fn builder(url: impl Into<String>) -> RedisCacheBuilder {
+        RedisCacheBuilder::new(url.into())
+    }
+
+    /// A view sharing this cache's connection, confined to keys under this view's prefix
+    /// followed by `prefix`. Views only narrow: a handle to a namespace cannot make one that
+    /// reaches keys outside it.
+    #[must_use]
+    pub fn with_prefix(&self, prefix: &str) -> Self {
+        Self::from_parts(self.connection.clone(), &format!("{}{prefix}", self.prefix))
+    }
+
+    /// The prefix this view adds to every key.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The deadline of each operation.
+    pub fn op_timeout(&self) -> Duration {
+        self.connection.op_timeout
+    }
+
+    pub(super) fn from_parts(connection: Arc<Connection>, prefix: &str) -> Self {
+        Self {
+            connection,
+            prefix: prefix.into(),
+            escaped_prefix: glob::escape(prefix).into(),
+            identity: Identity::fresh(),
+        }
+    }
+
+    /// `key` under this view's prefix, if it is within the size limit.
+    pub(super) fn key<'a>(&'a self, key: &'a str) -> Result<PrefixedKey<'a>, CacheError> {
+        self.connection.limits.check_key(self.prefix.len(), key)?;
+        Ok(PrefixedKey {
+            prefix: &self.prefix,
+            key,
+        })
+    }
+
+    /// `key` under this view's prefix, as the bytes of a deletion to replay.
+    pub(super) fn full_key(&self, key: &str) -> Vec<u8> {
+        [self.prefix.as_bytes(), key.as_bytes()].concat()
+    }
+
+    /// Keeps a deletion that failed because the server is out of reach, for replay.
+    pub(super) fn deferred(
+        &self,
+        error: CacheError,
+        deletion: impl FnOnce() -> Deletion,
+    ) -> CacheError {
+        if error.is_unavailable() {
+            self.connection.defer(deletion(), &error);
+            error.queued()
+        } else {
+            error
+        }
+    }
+
+    /// How this cache is doing: its circuit breaker and its deletions waiting for replay.
+    /// Shared by every clone and view; also [`Cache::health`].
+    pub fn health(&self) -> Health {
+        self.connection.health()
+    }
+}
+
+/// A value read from the store as text; a lease marker is no value.
+pub(super) fn into_utf8(op: Op<'_>, value: Option<Vec<u8>>) -> Result<Option<String>, CacheError> {
+    value
+        .filter(|bytes| !LeaseToken::is_marker(bytes))
+        .map(|bytes| String::from_utf8(bytes).map_err(|_| op.not_utf8()))
+        .transpose()
+}
+
+impl Cache for RedisCache {
+    /// Clones of a view share it; every view has its own, since views with different
+    /// prefixes hold different entries.
+    fn identity(&self) -> Identity {
+        self.identity
+    }
+
+    fn health(&self) -> Health {
+        self.connection.health()
+    }
+
+    fn delete_later(&self, key: &str, cause: &CacheError) -> bool {
+        if !cause.is_unavailable() || self.key(key).is_err() {
+            return false;
+        }
+        self.connection
+            .defer(Deletion::Key(self.full_key(key)), cause);
+        true
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
+        let op = Op::on_key("GET", ErrorCode::Get, key);
+        // Bytes first: redis-rs's own conversion error would quote the stored value.
+        let value = self
+            .connection
+            .query(op, redis::cmd("GET").arg(self.key(key)?))
+            .await?;
+        into_utf8(op, value)
+    }
+
+    async fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<(), CacheError> {
+        let op = Op::on_key("SET", ErrorCode::Set, key);
+        self.connection.limits.check_value(key, value)?;
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.key(key)?).arg(value);
+        if let Some(ttl) = ttl {
+            cmd.arg("PX")
+                .arg(expiry::write_millis(ttl, ErrorCode::Set, key)?);
+        }
+        self.connection.query(op, &cmd).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<bool, CacheError> {
+        let op = Op::on_key("UNLINK", ErrorCode::Delete, key)
+            .not_resent()
+            .deletion();
+        let removed: u64 = self
+            .connection
+            .query(op, redis::cmd("UNLINK").arg(self.key(key)?))
+            .await
+            .map_err(|error| self.deferred(error, || Deletion::Key(self.full_key(key))))?;
+        Ok(removed > 0)
+    }
+
+    async fn exists(&self, key: &str) -> Result<bool, CacheError> {
+        let op = Op::on_key("EXISTS", ErrorCode::Exists, key);
+        let found: u64 = self
+            .connection
+            .query(op, redis::cmd("EXISTS").arg(self.key(key)?))
+            .await?;
+        Ok(found > 0)
+    }
+
+    async fn expire(&self, key: &str, ttl: Duration) -> Result<bool, CacheError> {
+        let op = Op::on_key("PEXPIRE", ErrorCode::Expire, key).not_resent();
+        let millis = expiry::expire_millis(ttl, ErrorCode::Expire, key)?;
+        let mut cmd = redis::cmd("PEXPIRE");
+        cmd.arg(self.key(key)?).arg(millis);
+        self.connection.query(op, &cmd).await
+    }
+
+    async fn increment(&self, key: &str, amount: i64) -> Result<i64, CacheError> {
+        let op = Op::on_key("INCRBY", ErrorCode::Increment, key).not_resent();
+        let mut cmd = redis::cmd("INCRBY");
+        cmd.arg(self.key(key)?).arg(amount);
+        self.connection.query(op, &cmd).await
+    }
+
+    async fn decrement(&self, key: &str, amount: i64) -> Result<i64, CacheError> {
+        let op = Op::on_key("DECRBY", ErrorCode::Increment, key).not_resent();
+        let mut cmd = redis::cmd("DECRBY");
+        cmd.arg(self.key(key)?).arg(amount);
+        self.connection.query(op, &cmd).await
+    }
+
+    async fn ttl(&self, key: &str) -> Result<Option<Duration>, CacheError> {
+        let op = Op::on_key("PTTL", ErrorCode::Ttl, key);
+        let millis: i64 = self
+            .connection
+            .query(op, redis::cmd("PTTL").arg(self.key(key)?))
+            .await?;
+        // -1: no TTL; -2: no key.
+        Ok(u64::try_from(millis).ok().map(Duration::from_millis))
+    }
+
+    async fn flush(&self) -> Result<(), CacheError> {
+        if self.prefix.is_empty() {
+            // ASYNC: the keys are gone at once for every client, but the server frees the
+            // memory in the background instead of blocking for as long as that takes.
+            let op = Op::plain("FLUSHDB", ErrorCode::Flush).deletion();
+            self.connection
+                .query(op, redis::cmd("FLUSHDB").arg("ASYNC"))
+                .await
+                .map_err(|error| self.deferred(error, || Deletion::Everything("*".to_owned())))
+        } else {
+            let op = Op::plain("SCAN/UNLINK", ErrorCode::Flush).deletion();
+            let everything = format!("{}*", self.escaped_prefix);
+            self.connection
+                .scan_and_unlink(op, &everything, false)
+                .await
+                .map(drop)
+                .map_err(|error| self.deferred(error, || Deletion::Everything(everything)))
+        }
+    }
+
+    async fn ping(&self) -> Result<(), CacheError> {
+        let op = Op::plain("PING", ErrorCode::Connection);
+        let _: String = self.connection.query(op, &redis::cmd("PING")).await?;
+        Ok(())
+    }
+
+    async fn delete_pattern(&self, pattern: &str) -> Result<u64, CacheError> {
+        let op = Op::on_pattern("SCAN/UNLINK", ErrorCode::Delete, pattern).deletion();
+        let full_pattern = format!("{}{pattern}", self.escaped_prefix);
+        self.connection
+            .scan_and_unlink(op, &full_pattern, true)
+            .await
+            .map_err(|error| self.deferred(error, || Deletion::Pattern(full_pattern)))
+    }
+
+    async fn get_many(&self, keys: &[&str]) -> Result<HashMap<String, Option<String>>, CacheError> {
+        if keys.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let op = Op::plain("MGET", ErrorCode::MultiGet);
+        let mut cmd = redis::cmd("MGET");
+        for &key in keys {
+            cmd.arg(self.key(key)?);
+        }
+        let values: Vec<Option<Vec<u8>>> = self.connection.query(op, &cmd).await?;
+        keys.iter()
+            .zip(values)
+            .map(|(&key, value)| {
+                Ok((
+                    key.to_owned(),
+                    into_utf8(Op::on_key("MGET", ErrorCode::MultiGet, key), value)?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn set_many(
+        &self,
+        entries: &[(&str, &str)],
+        ttl: Option<Duration>,
+    ) -> Result<(), CacheError> {
+        let Some(&(first_key, _)) = entries.first() else {
+            return Ok(());
+        };
+        match ttl {
+            None => {
+                let op = Op::plain("MSET", ErrorCode::MultiSet);
+                let mut cmd = redis::cmd("MSET");
+                for &(key, value) in entries {
+                    self.connection.limits.check_value(key, value)?;
+                    cmd.arg(self.key(key)?).arg(value);
+                }
+                self.connection.query(op, &cmd).await
+            }
+            Some(ttl) => {
+                let millis = expiry::write_millis(ttl, ErrorCode::MultiSet, first_key)?;
+                let op = Op::plain("SET PX pipeline", ErrorCode::MultiSet);
+                let mut pipeline = redis::pipe();
+                for &(key, value) in entries {
+                    self.connection.limits.check_value(key, value)?;
+                    pipeline
+                        .cmd("SET")
+                        .arg(self.key(key)?)
+                        .arg(value)
+                        .arg("PX")
+                        .arg(millis)
+                        .ignore();
+                }
+                self.connection.pipeline(op, &pipeline).await
+            }
+        }
+    }
+
+    async fn lookup(&self, key: &str) -> Result<Lookup, CacheError> {
+        self.lease_lookup(key).await
+    }
+
+    async fn try_lease(
+        &self,
+        key: &str,
+        lease: Duration,
+        ttl: Option<Duration>,
+        tags: &[&str],
+    ) -> Result<Lease, CacheError> {
+        self.lease_take(key, lease, ttl, tags).await
+    }
+
+    async fn set_leased(
+        &self,
+        key: &str,
+        token: &LeaseToken,
+        value: &str,
+        ttl: Option<Duration>,
+    ) -> Result<bool, CacheError> {
+        self.lease_store(key, token, value, ttl).await
+    }
+
+    async fn release_lease(&self, key: &str, token: &LeaseToken) -> Result<(), CacheError> {
+        self.lease_release(key, token).await
+    }
+
+    fn release_lease_detached(&self, key: &str, token: &LeaseToken) -> Option<DetachedRelease> {
+        let (cache, key, token) = (self.clone(), key.to_owned(), token.clone());
+        Some(Box::pin(
+            async move { cache.release_lease(&key, &token).await },
+        ))
+    }
+
+    async fn invalidate_tags(&self, tags: &[&str]) -> Result<u64, CacheError> {
+        self.tags_invalidate(tags).await
+    }
+}
