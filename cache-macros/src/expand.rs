@@ -219,7 +219,7 @@ impl<'a> Frame<'a> {
         let argument = syn::Ident::new("cache_aside_shape", Span::mixed_site().located_at(span));
         Shape {
             binding: quote!(let #binding = { #shape };),
-            checked: quote!(#private::checked::<#return_type, _>(#argument)),
+            checked: quote!(#private::return_kind::<#return_type, _>(#argument)),
         }
     }
 
@@ -358,9 +358,9 @@ fn cached(function: &ItemFn, args: &Args, errors: &mut Errors) -> TokenStream {
         let #key_var = if #enabled_var { #key } else { ::std::string::String::new() };
         let #ttl_var = #ttl;
         let #fill_var = if #enabled_var {
-            #private::fill(#ttl_var, #lease, ::std::vec![#(#tags),*])
+            #private::miss_options(#ttl_var, #lease, ::std::vec![#(#tags),*])
         } else {
-            #private::fill(#ttl_var, ::core::option::Option::None, ::std::vec::Vec::new())
+            #private::miss_options(#ttl_var, ::core::option::Option::None, ::std::vec::Vec::new())
         };
         let #cache_var = #cache;
         #private::cached(#site_var, #cache_argument, #enabled_var, #key_var, #fill_var, #checked, #body)
@@ -404,7 +404,7 @@ fn cache_put(function: &ItemFn, args: &Args, errors: &mut Errors) -> TokenStream
         };
         let #ttl_var = #ttl;
         let #cache_var = #cache;
-        #private::put(#site_var, #cache_argument, &#key_var, #ttl_var, &#checked_var, #value).await
+        #private::put(#site_var, #cache_argument, &#key_var, #ttl_var, ::std::vec::Vec::new(), &#checked_var, #value).await
     })
 }
 

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::{CacheError, ErrorCode};
 use crate::memory::MemoryCache;
-use crate::port::Cache;
+use crate::port::KeyValue;
 use crate::shared::SharedCache;
 
 static GLOBAL: OnceLock<SharedCache> = OnceLock::new();
@@ -22,7 +22,7 @@ static DEFAULTED: AtomicBool = AtomicBool::new(false);
 /// An [`ErrorCode::AlreadyInitialized`] error when a cache was already installed, or when
 /// [`global`] was already called and fell back to a [`MemoryCache`] (callers may hold that
 /// one already, so it cannot be swapped under them).
-pub fn set_global_default<C: Cache + 'static>(cache: C) -> Result<(), CacheError> {
+pub fn set_global_default<C: KeyValue + 'static>(cache: C) -> Result<(), CacheError> {
     let mut installed = false;
     GLOBAL.get_or_init(|| {
         installed = true;

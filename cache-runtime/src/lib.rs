@@ -16,24 +16,23 @@ mod health;
 mod lease;
 mod limits;
 mod memory;
+mod outage;
 mod port;
 #[cfg(feature = "redis")]
 mod redis_cache;
 mod shared;
+mod view;
 
 pub use aside::{get_or_load, invalidate_key, invalidate_pattern, invalidate_tags, lookup, store};
 pub use attribute::{FunctionStats, stats, stats_for};
 pub use error::{BoxError, CacheError, ErrorCode};
 pub use global::{from_env, global, set_global_default};
 pub use health::{BreakerState, Health};
-#[doc(hidden)]
-pub use lease::DetachedRelease;
-pub use lease::{DEFAULT_LEASE, Lease, LeaseToken, Lookup};
+pub use lease::{DEFAULT_LEASE, Lease, LeaseToken, Leases};
 pub use limits::{DEFAULT_MAX_KEY_SIZE, DEFAULT_MAX_VALUE_SIZE};
 pub use memory::{DEFAULT_MAX_CAPACITY, MemoryCache, MemoryCacheBuilder};
-pub use port::Cache;
-#[doc(hidden)]
-pub use port::Identity;
+pub use outage::Outage;
+pub use port::{BoxFuture, Cache, KeyValue, StoreId};
 #[cfg(feature = "redis")]
 pub use redis_cache::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_COOL_DOWN, DEFAULT_FAILURE_THRESHOLD,
@@ -52,9 +51,9 @@ pub fn escape_glob(literal: &str) -> String {
     glob::escape(literal)
 }
 
-/// Brings the [`Cache`] methods into scope: `use cache_aside::prelude::*;`.
+/// Brings the [`Cache`] and [`KeyValue`] methods into scope: `use cache_aside::prelude::*;`.
 pub mod prelude {
-    pub use crate::port::Cache;
+    pub use crate::port::{Cache, KeyValue};
 }
 
 /// What the attribute macros expand into; not a public API, and it may change in any
@@ -62,10 +61,10 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::attribute::{
-        Cacheable, Checked, Fill, GlobEscaped, KeepErr, KeyPart, OkOnly, Plain, ResultProbe, Shape,
-        ShareClonedErr, Site, SomeAndNone, SomeOnly, Target, cached, checked, fill, glob_escaped,
-        invalidate, invalidate_skipped, key_part, lease, put, put_split, ttl,
+        Cacheable, GlobEscaped, KeepErr, KeyPart, MissOptions, OkOnly, Plain, ResultProbe,
+        ReturnKind, Shape, ShareClonedErr, Site, SomeAndNone, SomeOnly, Target, cached,
+        glob_escaped, invalidate, invalidate_skipped, key_part, lease, miss_options, put,
+        put_split, return_kind, ttl,
     };
     pub use crate::global::global;
-    pub use crate::port::Identity;
 }

@@ -1,24 +1,25 @@
 //! The in-process adapter: the embedded default, with Redis semantics on top of `moka`.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use moka::Expiry;
-use moka::future::Cache as Store;
+use moka::notification::RemovalCause;
 use moka::ops::compute::{CompResult, Op};
+use moka::sync::Cache as Store;
 
 use crate::error::{CacheError, ErrorCode};
-use crate::lease::{DetachedRelease, Lease, LeaseToken, Lookup};
+use crate::lease::{LeaseToken, Leases};
 use crate::limits::Limits;
-use crate::port::{Cache, Identity};
+use crate::port::{Cache, KeyValue, StoreId};
+use crate::view::View;
 use crate::{counter, expiry, glob};
 
 mod lease;
 mod tags;
 
-use tags::TagSets;
+use tags::{TagId, TagSets};
 
 /// How many entries a [`MemoryCache`] holds by default before it starts evicting.
 pub const DEFAULT_MAX_CAPACITY: u64 = 100_000;
@@ -35,6 +36,11 @@ pub const DEFAULT_MAX_CAPACITY: u64 = 100_000;
 ///
 /// Cloning is cheap and clones share the same entries. [`with_prefix`](Self::with_prefix)
 /// gives a view of the same entries confined to another namespace.
+///
+/// It is built on `moka`'s synchronous cache: every operation finishes without waiting, so
+/// its futures are ready at once and a lease is given back from `Drop` on the spot. Tags
+/// are recorded on the entries themselves, and an entry leaves its tags' records when it
+/// is evicted, expires or is deleted: the records never outgrow the capacity.
 ///
 /// ```
 /// use cache_aside::prelude::*;
@@ -56,11 +62,7 @@ pub struct MemoryCache {
     store: Store<String, Entry>,
     /// The tags' records, shared by every view of the store.
     tags: Arc<TagSets>,
-    prefix: Arc<str>,
-    escaped_prefix: Arc<str>,
-    /// Shared by this view's clones; each view has its own.
-    identity: Identity,
-    limits: Limits,
+    view: View,
 }
 
 /// Builds a [`MemoryCache`] with a capacity or a prefix.
@@ -78,11 +80,24 @@ struct Entry {
     expires_at: Option<Instant>,
     /// `Some` for a lease marker (with an empty `value`): see `memory/lease.rs`.
     lease: Option<LeaseToken>,
+    /// The tags the key is recorded under; carried over when the entry is replaced, so that
+    /// the key leaves them when its last entry goes.
+    tags: Arc<[TagId]>,
 }
 
 impl Entry {
     fn is_live(&self, now: Instant) -> bool {
         self.expires_at.is_none_or(|at| at > now)
+    }
+
+    /// A value replacing `current` (whose tags it keeps).
+    fn value(value: Arc<str>, expires_at: Option<Instant>, current: Option<&Entry>) -> Self {
+        Entry {
+            value,
+            expires_at,
+            lease: None,
+            tags: current.map_or_else(|| Arc::from([]), |entry| Arc::clone(&entry.tags)),
+        }
     }
 }
 
@@ -143,11 +158,23 @@ impl MemoryCacheBuilder {
 
     /// Builds the cache.
     pub fn build(self) -> MemoryCache {
+        let tags = Arc::new(TagSets::default());
+        let records = Arc::clone(&tags);
         let store = Store::builder()
             .max_capacity(self.max_capacity)
             .expire_after(EntryExpiry)
+            .eviction_listener(move |key: Arc<String>, entry: Entry, cause| {
+                // A replaced entry's tags went to its successor.
+                if cause != RemovalCause::Replaced {
+                    records.forget(&key, &entry.tags);
+                }
+            })
             .build();
-        MemoryCache::from_parts(store, Arc::default(), &self.prefix, self.limits)
+        MemoryCache {
+            store,
+            tags,
+            view: View::new(&self.prefix, self.limits),
+        }
     }
 }
 
@@ -160,7 +187,7 @@ impl Default for MemoryCache {
 impl std::fmt::Debug for MemoryCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MemoryCache")
-            .field("prefix", &self.prefix)
+            .field("prefix", &self.view.prefix())
             .field("entries", &self.store.entry_count())
             .finish()
     }
@@ -191,69 +218,31 @@ impl MemoryCache {
     /// a handle to a namespace cannot make one that reaches keys outside it.
     #[must_use]
     pub fn with_prefix(&self, prefix: &str) -> Self {
-        Self::from_parts(
-            self.store.clone(),
-            Arc::clone(&self.tags),
-            &format!("{}{prefix}", self.prefix),
-            self.limits,
-        )
+        MemoryCache {
+            store: self.store.clone(),
+            tags: Arc::clone(&self.tags),
+            view: self.view.narrowed(prefix),
+        }
     }
 
     /// The prefix this view adds to every key.
     pub fn prefix(&self) -> &str {
-        &self.prefix
+        self.view.prefix()
     }
 
-    fn from_parts(
-        store: Store<String, Entry>,
-        tags: Arc<TagSets>,
-        prefix: &str,
-        limits: Limits,
-    ) -> Self {
-        Self {
-            store,
-            tags,
-            prefix: prefix.into(),
-            escaped_prefix: glob::escape(prefix).into(),
-            identity: Identity::fresh(),
-            limits,
-        }
-    }
-
-    fn check_key(&self, key: &str) -> Result<(), CacheError> {
-        self.limits.check_key(self.prefix.len(), key)
-    }
-
-    fn check_entry(&self, key: &str, value: &str) -> Result<(), CacheError> {
-        self.check_key(key)?;
-        self.limits.check_value(key, value)
-    }
-
-    fn full_key<'a>(&self, key: &'a str) -> Cow<'a, str> {
-        if self.prefix.is_empty() {
-            Cow::Borrowed(key)
-        } else {
-            Cow::Owned(format!("{}{key}", self.prefix))
-        }
-    }
-
-    async fn live_entry(&self, key: &str) -> Option<Entry> {
-        let entry = self.store.get(self.full_key(key).as_ref()).await?;
+    fn live_entry(&self, key: &str) -> Option<Entry> {
+        let entry = self.store.get(self.view.full_key(key).as_ref())?;
         entry.is_live(Instant::now()).then_some(entry)
     }
 
     /// Replaces the entry at `key` with `value`; every write goes through moka's per-key
     /// compute lock so that writes and counters on one key are serialised, as in Redis.
-    async fn put(&self, key: &str, value: Arc<str>, expires_at: Option<Instant>) {
-        let entry = Entry {
-            value,
-            expires_at,
-            lease: None,
-        };
+    fn put(&self, key: &str, value: Arc<str>, expires_at: Option<Instant>) {
         self.store
-            .entry_by_ref(self.full_key(key).as_ref())
-            .and_compute_with(|_| async move { Op::Put(entry) })
-            .await;
+            .entry_by_ref(self.view.full_key(key).as_ref())
+            .and_compute_with(|current| {
+                Op::Put(Entry::value(value, expires_at, current.as_ref().map(|e| e.value())))
+            });
     }
 
     /// When a TTL of `millis` from now runs out. `expiry::MAX_TTL` keeps this far from
@@ -262,23 +251,20 @@ impl MemoryCache {
         Instant::now().checked_add(Duration::from_millis(millis))
     }
 
-    async fn add(&self, key: &str, amount: i64) -> Result<i64, CacheError> {
-        self.check_key(key)?;
+    fn add(&self, key: &str, amount: i64) -> Result<i64, CacheError> {
+        self.view.check_key(key)?;
         let result = self
             .store
-            .entry_by_ref(self.full_key(key).as_ref())
-            .and_try_compute_with(|current| async move {
+            .entry_by_ref(self.view.full_key(key).as_ref())
+            .and_try_compute_with(|current| {
                 let current = current
                     .map(|entry| entry.into_value())
                     .filter(|entry| entry.is_live(Instant::now()));
                 let value = counter::add(current.as_ref().map(|e| &*e.value), amount, key)?;
-                Ok::<_, CacheError>(Op::Put(Entry {
-                    value: value.to_string().into(),
-                    expires_at: current.and_then(|entry| entry.expires_at),
-                    lease: None,
-                }))
-            })
-            .await?;
+                let expires_at = current.as_ref().and_then(|entry| entry.expires_at);
+                let entry = Entry::value(value.to_string().into(), expires_at, current.as_ref());
+                Ok::<_, CacheError>(Op::Put(entry))
+            })?;
         let stored = match result {
             CompResult::Inserted(entry) | CompResult::ReplacedWith(entry) => {
                 counter::parse(&entry.into_value().value)
@@ -290,81 +276,100 @@ impl MemoryCache {
             CacheError::new(ErrorCode::Increment, "counter was not stored").with_key(key)
         })
     }
+
+    /// Removes the entry at the full key `full_key`; whether a live one was there.
+    fn remove(&self, full_key: &str) -> bool {
+        let result = self
+            .store
+            .entry_by_ref(full_key)
+            .and_compute_with(|current| match current {
+                Some(_) => Op::Remove,
+                None => Op::Nop,
+            });
+        match result {
+            CompResult::Removed(entry) => entry.into_value().is_live(Instant::now()),
+            _ => false,
+        }
+    }
+
+    /// Every live key (full) matching the full glob `pattern`.
+    fn matching(&self, pattern: &str) -> Vec<Arc<String>> {
+        let now = Instant::now();
+        self.store
+            .iter()
+            .filter(|(key, entry)| entry.is_live(now) && glob::matches(pattern.as_bytes(), key.as_bytes()))
+            .map(|(key, _)| key)
+            .collect()
+    }
 }
 
 impl Cache for MemoryCache {
     /// Clones of a view share it; every view has its own, since views with different
     /// prefixes hold different entries.
-    fn identity(&self) -> Identity {
-        self.identity
+    fn store_id(&self) -> StoreId {
+        self.view.store_id()
+    }
+
+    fn leases(&self) -> Option<&dyn Leases> {
+        Some(self)
     }
 
     async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
-        self.check_key(key)?;
+        self.view.check_key(key)?;
         // A lease marker is not a value.
         Ok(self
             .live_entry(key)
-            .await
             .filter(|entry| entry.lease.is_none())
             .map(|entry| entry.value.to_string()))
     }
 
     async fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<(), CacheError> {
-        self.check_entry(key, value)?;
+        self.view.check_entry(key, value)?;
         let expires_at = match ttl {
             Some(ttl) => Self::deadline(expiry::write_millis(ttl, ErrorCode::Set, key)?),
             None => None,
         };
-        self.put(key, value.into(), expires_at).await;
+        self.put(key, value.into(), expires_at);
         Ok(())
     }
 
     async fn delete(&self, key: &str) -> Result<bool, CacheError> {
-        self.check_key(key)?;
-        let result = self
-            .store
-            .entry_by_ref(self.full_key(key).as_ref())
-            .and_compute_with(|current| async move {
-                match current {
-                    Some(_) => Op::Remove,
-                    None => Op::Nop,
-                }
-            })
-            .await;
-        Ok(match result {
-            CompResult::Removed(entry) => entry.into_value().is_live(Instant::now()),
-            _ => false,
-        })
+        self.view.check_key(key)?;
+        Ok(self.remove(&self.view.full_key(key)))
     }
 
+    async fn delete_pattern(&self, pattern: &str) -> Result<u64, CacheError> {
+        let matching = self.matching(&self.view.full_pattern(pattern));
+        Ok(matching.iter().filter(|key| self.remove(key)).count() as u64)
+    }
+}
+
+impl KeyValue for MemoryCache {
     async fn exists(&self, key: &str) -> Result<bool, CacheError> {
-        self.check_key(key)?;
-        Ok(self.live_entry(key).await.is_some())
+        self.view.check_key(key)?;
+        Ok(self.live_entry(key).is_some())
     }
 
     async fn expire(&self, key: &str, ttl: Duration) -> Result<bool, CacheError> {
-        self.check_key(key)?;
+        self.view.check_key(key)?;
         let millis = expiry::expire_millis(ttl, ErrorCode::Expire, key)?;
         let result = self
             .store
-            .entry_by_ref(self.full_key(key).as_ref())
-            .and_compute_with(|current| async move {
-                match current.map(|entry| entry.into_value()) {
-                    Some(entry) if entry.is_live(Instant::now()) => {
-                        if millis == 0 {
-                            Op::Remove
-                        } else {
-                            Op::Put(Entry {
-                                expires_at: Self::deadline(millis),
-                                ..entry
-                            })
-                        }
+            .entry_by_ref(self.view.full_key(key).as_ref())
+            .and_compute_with(|current| match current.map(|entry| entry.into_value()) {
+                Some(entry) if entry.is_live(Instant::now()) => {
+                    if millis == 0 {
+                        Op::Remove
+                    } else {
+                        Op::Put(Entry {
+                            expires_at: Self::deadline(millis),
+                            ..entry
+                        })
                     }
-                    Some(_) => Op::Remove,
-                    None => Op::Nop,
                 }
-            })
-            .await;
+                Some(_) => Op::Remove,
+                None => Op::Nop,
+            });
         Ok(match result {
             CompResult::ReplacedWith(_) => true,
             CompResult::Removed(entry) => millis == 0 && entry.into_value().is_live(Instant::now()),
@@ -373,19 +378,18 @@ impl Cache for MemoryCache {
     }
 
     async fn increment(&self, key: &str, amount: i64) -> Result<i64, CacheError> {
-        self.add(key, amount).await
+        self.add(key, amount)
     }
 
     async fn decrement(&self, key: &str, amount: i64) -> Result<i64, CacheError> {
-        self.add(key, counter::negate(amount, key)?).await
+        self.add(key, counter::negate(amount, key)?)
     }
 
     async fn ttl(&self, key: &str) -> Result<Option<Duration>, CacheError> {
-        self.check_key(key)?;
+        self.view.check_key(key)?;
         let now = Instant::now();
         Ok(self
             .live_entry(key)
-            .await
             .and_then(|entry| entry.expires_at)
             // Whole milliseconds, rounded up: right after a write Redis's PTTL reports the full
             // TTL, not a millisecond less.
@@ -396,39 +400,20 @@ impl Cache for MemoryCache {
     }
 
     async fn flush(&self) -> Result<(), CacheError> {
-        self.tags.forget_under(&self.prefix);
-        if self.prefix.is_empty() {
+        if self.view.prefix().is_empty() {
             self.store.invalidate_all();
-            Ok(())
+            // Entries leave their tags' records as moka removes them; the records go now.
+            self.tags.clear();
         } else {
-            self.delete_pattern("*").await.map(drop)
+            for key in self.matching(&self.view.full_pattern("*")) {
+                self.remove(&key);
+            }
         }
+        Ok(())
     }
 
     async fn ping(&self) -> Result<(), CacheError> {
         Ok(())
-    }
-
-    async fn delete_pattern(&self, pattern: &str) -> Result<u64, CacheError> {
-        let full_pattern = format!("{}{pattern}", self.escaped_prefix);
-        let now = Instant::now();
-        let matching: Vec<Arc<String>> = self
-            .store
-            .iter()
-            .filter(|(key, entry)| {
-                entry.is_live(now) && glob::matches(full_pattern.as_bytes(), key.as_bytes())
-            })
-            .map(|(key, _)| key)
-            .collect();
-        let mut deleted = 0;
-        for key in matching {
-            if let Some(key) = key.strip_prefix(&*self.prefix)
-                && self.delete(key).await?
-            {
-                deleted += 1;
-            }
-        }
-        Ok(deleted)
     }
 
     async fn get_many(&self, keys: &[&str]) -> Result<HashMap<String, Option<String>>, CacheError> {
@@ -452,55 +437,11 @@ impl Cache for MemoryCache {
         };
         // All checked first: a rejected entry stores none of them, as in Redis.
         for &(key, value) in entries {
-            self.check_entry(key, value)?;
+            self.view.check_entry(key, value)?;
         }
         for &(key, value) in entries {
-            self.put(key, value.into(), millis.and_then(Self::deadline))
-                .await;
+            self.put(key, value.into(), millis.and_then(Self::deadline));
         }
         Ok(())
-    }
-
-    async fn lookup(&self, key: &str) -> Result<Lookup, CacheError> {
-        self.check_key(key)?;
-        Ok(self.lease_lookup(key).await)
-    }
-
-    async fn try_lease(
-        &self,
-        key: &str,
-        lease: Duration,
-        ttl: Option<Duration>,
-        tags: &[&str],
-    ) -> Result<Lease, CacheError> {
-        self.check_key(key)?;
-        self.lease_take(key, lease, ttl, tags).await
-    }
-
-    async fn set_leased(
-        &self,
-        key: &str,
-        token: &LeaseToken,
-        value: &str,
-        ttl: Option<Duration>,
-    ) -> Result<bool, CacheError> {
-        self.check_entry(key, value)?;
-        self.lease_store(key, token, value, ttl).await
-    }
-
-    async fn release_lease(&self, key: &str, token: &LeaseToken) -> Result<(), CacheError> {
-        self.lease_release(key, token).await;
-        Ok(())
-    }
-
-    fn release_lease_detached(&self, key: &str, token: &LeaseToken) -> Option<DetachedRelease> {
-        let (cache, key, token) = (self.clone(), key.to_owned(), token.clone());
-        Some(Box::pin(
-            async move { cache.release_lease(&key, &token).await },
-        ))
-    }
-
-    async fn invalidate_tags(&self, tags: &[&str]) -> Result<u64, CacheError> {
-        self.tags_invalidate(tags).await
     }
 }

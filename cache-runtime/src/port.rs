@@ -1,7 +1,10 @@
-//! The port: what application code and generated code know about a cache.
+//! The port: what cache-aside needs from a store ([`Cache`]), the Redis-like operations that
+//! application code uses ([`KeyValue`]), and the capabilities an adapter opts into
+//! ([`Leases`](crate::Leases), [`Outage`](crate::Outage)).
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -10,28 +13,70 @@ use serde::de::DeserializeOwned;
 use crate::codec;
 use crate::error::{CacheError, ErrorCode};
 use crate::health::Health;
-use crate::lease::{DetachedRelease, Lease, LeaseToken, Lookup};
+use crate::lease::Leases;
+use crate::outage::Outage;
 
-/// A key-value cache with Redis semantics: the port of the hexagon.
+/// A boxed, `Send` future: what the object-safe capability traits return.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What cache-aside needs from a store: the port of the hexagon.
 ///
-/// Application code, and the code that `#[cached]` generates, depend on this trait only. The
-/// adapters ([`MemoryCache`](crate::MemoryCache), and `RedisCache` with the `redis` feature)
-/// implement it, and so can your own: implement the required methods (with `async fn` if you
-/// like; the returned futures must be `Send`) and the JSON helpers come for free.
-///
-/// Every method returns a `Send` future, so calls can be moved into `tokio::spawn`, also from
-/// generic code over `C: Cache`. To hold "some cache" without naming its type, use
-/// [`SharedCache`](crate::SharedCache).
+/// `#[cached]`, `#[cache_put]`, `#[invalidate]` and the helpers ([`get_or_load`](crate::get_or_load)
+/// and the others) depend on this trait only. The adapters ([`MemoryCache`](crate::MemoryCache),
+/// and `RedisCache` with the `redis` feature) implement it, and so can your own: implement
+/// the four required methods (with `async fn` if you like; the returned futures must be
+/// `Send`) and everything else has a default.
 ///
 /// Keys and values are UTF-8 strings. A TTL is rounded up to whole milliseconds; a `ttl` of
 /// `None` means "no expiry".
 ///
-/// The lease methods ([`lookup`](Self::lookup), [`try_lease`](Self::try_lease),
-/// [`set_leased`](Self::set_leased), [`release_lease`](Self::release_lease)) and
-/// [`invalidate_tags`](Self::invalidate_tags) are what `#[cached]` uses to keep a load that
-/// overlapped an invalidation from being stored, to load a cold key once across processes,
-/// and to record tags. Their defaults mean "no leases": an adapter that keeps them works as
-/// plain cache-aside, without that protection across processes, and without tags.
+/// # Capabilities
+/// Two guarantees need more than four operations, and an adapter opts into each by returning
+/// an implementation from one method; a wrapper (a decorator that logs or counts) forwards
+/// each in one line, `fn leases(&self) -> Option<&dyn Leases> { self.inner.leases() }`:
+/// - [`leases`](Self::leases): leases and tags. Without them, `#[cached]` loads and stores
+///   plainly: in-process single flight and in-process invalidations still hold, but a load
+///   in one process can store a value that an invalidation in another process made stale,
+///   and `tags` are refused at invalidation.
+/// - [`outage`](Self::outage): deletions kept for replay while the store is out of reach,
+///   and [`health`](Self::health). Without it, a deletion that fails is only logged.
+///
+/// The Redis-like operations that application code uses (`exists`, `expire`, counters, `ttl`,
+/// `flush`, `ping`, `get_many`, `set_many`) are the [`KeyValue`] trait, which both adapters
+/// implement; `use cache_aside::prelude::*;` brings both traits into scope.
+///
+/// ```
+/// use std::time::Duration;
+/// use cache_aside::prelude::*;
+/// use cache_aside::CacheError;
+///
+/// /// A cache that stores nothing: every read misses.
+/// struct Nothing;
+///
+/// impl Cache for Nothing {
+///     async fn get(&self, _key: &str) -> Result<Option<String>, CacheError> {
+///         Ok(None)
+///     }
+///     async fn set(&self, _: &str, _: &str, _: Option<Duration>) -> Result<(), CacheError> {
+///         Ok(())
+///     }
+///     async fn delete(&self, _key: &str) -> Result<bool, CacheError> {
+///         Ok(false)
+///     }
+///     async fn delete_pattern(&self, _pattern: &str) -> Result<u64, CacheError> {
+///         Ok(0)
+///     }
+/// }
+///
+/// #[cache_aside::cached(key = "answer", cache = Nothing)]
+/// async fn answer() -> u32 {
+///     42
+/// }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// assert_eq!(answer().await, 42);
+/// # }
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a cache: it does not implement `cache_aside::Cache`",
     label = "expected a cache here",
@@ -56,7 +101,116 @@ pub trait Cache: Send + Sync {
     /// Deletes `key`; `true` if it existed.
     fn delete(&self, key: &str) -> impl Future<Output = Result<bool, CacheError>> + Send;
 
-    /// Whether `key` holds a value.
+    /// Deletes every key matching a Redis glob pattern (`*`, `?`, `[a-z]`, `[^x]`, `\`
+    /// escapes) and returns how many were deleted. With a prefix, the pattern applies to the
+    /// part of the key after it, and only keys under the prefix can match.
+    ///
+    /// A pattern matches by characters, not by segments: `user:1*` also matches `user:10`
+    /// and `user:123`; write `user:1:*` (and keys that end in a separator) to mean "the keys
+    /// of user 1". Interpolated values must be escaped
+    /// ([`escape_glob`](crate::escape_glob); the attributes do it).
+    ///
+    /// On Redis it walks the whole keyspace (in `SCAN` batches, never blocking the store), so
+    /// its cost grows with the number of keys, not with the number deleted.
+    fn delete_pattern(&self, pattern: &str)
+    -> impl Future<Output = Result<u64, CacheError>> + Send;
+
+    /// Which store this handle reaches: the scope of in-process single flight. Concurrent
+    /// `#[cached]` misses share one load, and an `#[invalidate]` marks loads stale, only
+    /// between handles of the same `StoreId`.
+    ///
+    /// The default is the address of `self`, or for a zero-sized adapter (which has no
+    /// address of its own) its type's name, so clones of a handle that holds its state
+    /// inline do not share loads. Return a [`StoreId::fresh`] value kept in the shared state
+    /// when clones reach the same entries (the adapters of this crate do; every view of
+    /// theirs, with its own prefix, has its own). Handles that forward to another cache (`&C`,
+    /// `Arc<C>`, [`SharedCache`](crate::SharedCache)) return that cache's. Two handles onto
+    /// one store may differ (their calls then simply do not share loads); two different
+    /// stores must never compare equal while both are alive.
+    fn store_id(&self) -> StoreId {
+        if std::mem::size_of_val(self) == 0 {
+            return StoreId::Type(std::any::type_name::<Self>());
+        }
+        StoreId::Address((self as *const Self).cast::<()>() as usize)
+    }
+
+    /// The lease and tag capability, if this cache has one (see [`Leases`]). The default is
+    /// `None`: plain cache-aside, without protection across processes, and without tags.
+    fn leases(&self) -> Option<&dyn Leases> {
+        None
+    }
+
+    /// The outage capability, if this cache has one (see [`Outage`]). The default is `None`:
+    /// a deletion that fails is logged and not replayed.
+    fn outage(&self) -> Option<&dyn Outage> {
+        None
+    }
+
+    /// How the cache is doing: its circuit breaker and the deletions waiting for replay, from
+    /// its [`outage`](Self::outage) capability. Without one, a closed breaker and zero counts.
+    fn health(&self) -> Health {
+        self.outage().map(Outage::health).unwrap_or_default()
+    }
+
+    /// Deletes every entry recorded under any of `tags` (by `#[cached(tags = [...])]` or
+    /// `#[cache_put(tags = [...])]`), lease markers included, and forgets the tags; returns
+    /// how many entries were deleted. See [`Leases::invalidate_tags`].
+    ///
+    /// A cache without the [`leases`](Self::leases) capability records no tags: the answer
+    /// is an [`ErrorCode::Delete`] error that says so.
+    fn invalidate_tags(
+        &self,
+        tags: &[&str],
+    ) -> impl Future<Output = Result<u64, CacheError>> + Send {
+        async move {
+            match self.leases() {
+                Some(leases) => leases.invalidate_tags(tags).await,
+                None => Err(CacheError::new(
+                    ErrorCode::Delete,
+                    "this cache does not support tags",
+                )),
+            }
+        }
+    }
+
+    /// The value at `key` decoded from JSON.
+    ///
+    /// A value that is not valid JSON for `T` is an [`ErrorCode::Json`](crate::ErrorCode::Json)
+    /// error naming the key, never a panic.
+    fn get_json<T: DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<T>, CacheError>> + Send {
+        async move {
+            match self.get(key).await? {
+                Some(raw) => codec::decode(key, &raw).map(Some),
+                None => Ok(None),
+            }
+        }
+    }
+
+    /// Stores `value` at `key` as JSON; see [`get_json`](Self::get_json).
+    fn set_json<T: Serialize + ?Sized + Sync>(
+        &self,
+        key: &str,
+        value: &T,
+        ttl: Option<Duration>,
+    ) -> impl Future<Output = Result<(), CacheError>> + Send {
+        async move {
+            let raw = codec::encode(key, value)?;
+            self.set(key, &raw, ttl).await
+        }
+    }
+}
+
+/// The Redis-like operations of a cache that application code uses beside cache-aside: key
+/// existence and expiry, atomic counters, batches, flush and ping.
+///
+/// Both adapters implement it with Redis's semantics (one conformance suite runs against
+/// both); [`SharedCache`](crate::SharedCache), [`global`](crate::global) and
+/// [`from_env`](crate::from_env) hold caches that do.
+pub trait KeyValue: Cache {
+    /// Whether `key` holds a value (or a lease marker: a load is under way).
     fn exists(&self, key: &str) -> impl Future<Output = Result<bool, CacheError>> + Send;
 
     /// Sets the TTL of an existing key; `false` if there is no such key. A zero `ttl` deletes
@@ -95,15 +249,6 @@ pub trait Cache: Send + Sync {
     /// Checks that the store answers.
     fn ping(&self) -> impl Future<Output = Result<(), CacheError>> + Send;
 
-    /// Deletes every key matching a Redis glob pattern (`*`, `?`, `[a-z]`, `[^x]`, `\`
-    /// escapes) and returns how many were deleted. With a prefix, the pattern applies to the
-    /// part of the key after it, and only keys under the prefix can match.
-    ///
-    /// It walks the whole keyspace (in batches, never blocking the store), so its cost grows
-    /// with the number of keys, not with the number deleted.
-    fn delete_pattern(&self, pattern: &str)
-    -> impl Future<Output = Result<u64, CacheError>> + Send;
-
     /// The values of several keys at once, keyed by the keys as given (a key asked for twice
     /// appears once). An empty slice returns an empty map without asking the store.
     fn get_many(
@@ -120,200 +265,27 @@ pub trait Cache: Send + Sync {
         entries: &[(&str, &str)],
         ttl: Option<Duration>,
     ) -> impl Future<Output = Result<(), CacheError>> + Send;
-
-    /// Which store this handle reaches, for in-process single flight: concurrent
-    /// `#[cached]` misses share a load, and an `#[invalidate]` marks loads stale, only
-    /// between caches of the same identity.
-    ///
-    /// The default is the address of `self`, or for a zero-sized adapter (which has no
-    /// address of its own) its type's name. Handles that forward to another cache (`&C`,
-    /// `Arc<C>`, [`SharedCache`](crate::SharedCache)) return that cache's identity, and the
-    /// adapters of this crate one that their clones share and every view has its own. Two
-    /// handles onto one store may differ (their calls then simply do not share loads); two
-    /// different stores never compare equal while both are alive. An adapter whose clones
-    /// reach the same store can return a shared [`Identity::View`] from
-    /// [`Identity::fresh`].
-    #[doc(hidden)]
-    fn identity(&self) -> Identity {
-        if std::mem::size_of_val(self) == 0 {
-            return Identity::Type(std::any::type_name::<Self>());
-        }
-        Identity::Address((self as *const Self).cast::<()>() as usize)
-    }
-
-    /// Keeps a deletion of `key` for when the store is reachable again, without sending
-    /// anything now; `true` if the adapter did. For a write that failed because the store
-    /// was out of reach (`cause`), where the entry it should have replaced would otherwise
-    /// be served after the outage. The default keeps nothing.
-    #[doc(hidden)]
-    fn delete_later(&self, key: &str, cause: &CacheError) -> bool {
-        let _ = (key, cause);
-        false
-    }
-
-    /// How the cache is doing: its circuit breaker and the deletions waiting for replay.
-    ///
-    /// The default, for adapters without a breaker, reports a closed breaker and zero
-    /// counts. Handles that forward to another cache report that cache's health.
-    fn health(&self) -> Health {
-        Health::default()
-    }
-
-    /// The value at `key` decoded from JSON.
-    ///
-    /// A value that is not valid JSON for `T` is an [`ErrorCode::Json`](crate::ErrorCode::Json)
-    /// error naming the key, never a panic. Adapters normally keep this default, which is
-    /// [`get`](Self::get) followed by `serde_json`; [`SharedCache`](crate::SharedCache) always
-    /// uses it.
-    fn get_json<T: DeserializeOwned>(
-        &self,
-        key: &str,
-    ) -> impl Future<Output = Result<Option<T>, CacheError>> + Send {
-        async move {
-            match self.get(key).await? {
-                Some(raw) => codec::decode(key, &raw).map(Some),
-                None => Ok(None),
-            }
-        }
-    }
-
-    /// Stores `value` at `key` as JSON; see [`get_json`](Self::get_json).
-    fn set_json<T: Serialize + ?Sized + Sync>(
-        &self,
-        key: &str,
-        value: &T,
-        ttl: Option<Duration>,
-    ) -> impl Future<Output = Result<(), CacheError>> + Send {
-        async move {
-            let raw = codec::encode(key, value)?;
-            self.set(key, &raw, ttl).await
-        }
-    }
-
-    // Leases and tags. The defaults keep an adapter that does not implement them working
-    // as plain cache-aside: `#[cached]` then loads and stores without a lease, and a tag
-    // invalidation fails with an error that says so.
-
-    /// A lease-aware read of `key`, in one round trip like [`get`](Self::get): the value, a
-    /// lease held on the key (a load is under way), or nothing. The default reads with
-    /// `get`, so it never reports [`Lookup::Loading`].
-    fn lookup(&self, key: &str) -> impl Future<Output = Result<Lookup, CacheError>> + Send {
-        async move {
-            Ok(match self.get(key).await? {
-                Some(value) => Lookup::Hit(value),
-                None => Lookup::Missing,
-            })
-        }
-    }
-
-    /// Takes a lease on `key` for `lease` if the key holds neither a value nor another
-    /// lease, and records `key` under each of `tags`, before the caller loads.
-    ///
-    /// While the lease holds, the key holds a marker that [`get`](Self::get) and
-    /// [`get_many`](Self::get_many) report as missing, and that every deletion of the key
-    /// ([`delete`](Self::delete), [`delete_pattern`](Self::delete_pattern),
-    /// [`invalidate_tags`](Self::invalidate_tags), [`flush`](Self::flush)) and every write
-    /// ([`set`](Self::set)) removes. [`exists`](Self::exists) and [`ttl`](Self::ttl) see the
-    /// marker as a key. `ttl` is the TTL the value will be stored with: the tags' records
-    /// are kept at least until a value stored within the lease expires. A zero `lease` is an
-    /// [`ErrorCode::Set`] error.
-    ///
-    /// The default answers [`Lease::Unsupported`].
-    fn try_lease(
-        &self,
-        key: &str,
-        lease: Duration,
-        ttl: Option<Duration>,
-        tags: &[&str],
-    ) -> impl Future<Output = Result<Lease, CacheError>> + Send {
-        let _ = (key, lease, ttl, tags);
-        async { Ok(Lease::Unsupported) }
-    }
-
-    /// Stores `value` at `key` for `ttl` if the key still holds the marker of `token`'s
-    /// lease, atomically; `false` (and nothing written) when an invalidation, a write or
-    /// the lease's expiry removed it. The answer is also `false` when the store did write
-    /// but its reply was lost and the check was sent again.
-    ///
-    /// The default is an [`ErrorCode::Set`] error, as the default
-    /// [`try_lease`](Self::try_lease) grants no lease.
-    fn set_leased(
-        &self,
-        key: &str,
-        token: &LeaseToken,
-        value: &str,
-        ttl: Option<Duration>,
-    ) -> impl Future<Output = Result<bool, CacheError>> + Send {
-        let _ = (token, value, ttl);
-        async move { Err(CacheError::new(ErrorCode::Set, "this cache grants no leases").with_key(key)) }
-    }
-
-    /// Gives the lease of `token` on `key` back (deletes its marker if it is still there),
-    /// for a load whose result is not stored, so that other callers need not wait for the
-    /// lease to expire. The default does nothing.
-    fn release_lease(
-        &self,
-        key: &str,
-        token: &LeaseToken,
-    ) -> impl Future<Output = Result<(), CacheError>> + Send {
-        let _ = (key, token);
-        async { Ok(()) }
-    }
-
-    /// [`release_lease`](Self::release_lease) as a future that borrows nothing, or `None`
-    /// when the adapter cannot make one (the default).
-    ///
-    /// `#[cached]` gives a lease back this way after a body whose result is not stored (an
-    /// `Err`, a `None`): the result may not be `Send`, so the call cannot await anything
-    /// once it holds it, and the release runs on a task of its own instead. Without it,
-    /// callers elsewhere wait for such a lease to expire.
-    #[doc(hidden)]
-    fn release_lease_detached(&self, key: &str, token: &LeaseToken) -> Option<DetachedRelease> {
-        let _ = (key, token);
-        None
-    }
-
-    /// Deletes every entry recorded under any of `tags` (by a `#[cached(tags = [...])]`
-    /// load, through [`try_lease`](Self::try_lease)), lease markers included, and forgets
-    /// the tags; returns how many entries were deleted.
-    ///
-    /// It costs in proportion to the entries under the tags, not to the size of the
-    /// keyspace. Tags are names of their own: they are not keys, and patterns never match
-    /// them. With a prefix, a tag is confined to the prefix like a key.
-    ///
-    /// The default is an [`ErrorCode::Delete`] error: an adapter without leases records no
-    /// tags.
-    fn invalidate_tags(
-        &self,
-        tags: &[&str],
-    ) -> impl Future<Output = Result<u64, CacheError>> + Send {
-        let _ = tags;
-        async {
-            Err(CacheError::new(
-                ErrorCode::Delete,
-                "this cache does not support tags",
-            ))
-        }
-    }
 }
 
-/// What [`Cache::identity`] returns: which store a handle reaches.
-#[doc(hidden)]
+/// What [`Cache::store_id`] returns: which store a handle reaches, for in-process single
+/// flight.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Identity {
+#[non_exhaustive]
+pub enum StoreId {
     /// The address of the handle itself.
     Address(usize),
     /// A zero-sized adapter, by its type's name (compared by contents, so the same type
-    /// is the same identity in every crate).
+    /// is the same store in every crate).
     Type(&'static str),
-    /// A view made by [`Identity::fresh`], shared by the view's clones.
-    View(u64),
+    /// A store made by [`StoreId::fresh`], shared by the handles that keep it.
+    Fresh(u64),
 }
 
-impl Identity {
-    /// An identity no other view has.
-    pub fn fresh() -> Identity {
+impl StoreId {
+    /// An id no other store has: make one when the shared state of your adapter is made,
+    /// and return it from every clone.
+    pub fn fresh() -> StoreId {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        Identity::View(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+        StoreId::Fresh(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
     }
 }

@@ -4,22 +4,17 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::CacheError;
-use crate::health::Health;
-use crate::port::{Cache, Identity};
+use crate::lease::Leases;
+use crate::outage::Outage;
+use crate::port::{BoxFuture, Cache, KeyValue, StoreId};
 
-mod leases;
-use leases::{DynLeases, forward_leases};
-
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, CacheError>> + Send + 'a>>;
-
-/// A cheap-`Clone` handle to any [`Cache`]: what application code holds when it should not
-/// know whether Redis, memory or your own adapter is behind it. [`global`](crate::global) and
-/// [`from_env`](crate::from_env) return one.
+/// A cheap-`Clone` handle to any [`KeyValue`] cache: what application code holds when it
+/// should not know whether Redis, memory or your own adapter is behind it. [`global`](crate::global)
+/// and [`from_env`](crate::from_env) return one.
 ///
 /// Each call through the handle boxes its future (one small allocation); code that knows the
 /// concrete adapter can call it directly and pay nothing.
@@ -44,7 +39,7 @@ pub struct SharedCache(Arc<dyn DynCache>);
 
 impl SharedCache {
     /// Wraps `cache`. Wrapping a `SharedCache` returns it as it is, not a handle to a handle.
-    pub fn new<C: Cache + 'static>(cache: C) -> Self {
+    pub fn new<C: KeyValue + 'static>(cache: C) -> Self {
         if let Some(shared) = (&cache as &dyn Any).downcast_ref::<SharedCache>() {
             return shared.clone();
         }
@@ -58,109 +53,107 @@ impl std::fmt::Debug for SharedCache {
     }
 }
 
-/// The object-safe twin of [`Cache`], implemented for every cache, so that [`SharedCache`]
-/// can hold one behind a pointer.
-trait DynCache: DynLeases + Send + Sync {
-    fn identity(&self) -> Identity;
-    fn health(&self) -> Health;
-    fn delete_later(&self, key: &str, cause: &CacheError) -> bool;
-    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Option<String>>;
-    fn set<'a>(&'a self, key: &'a str, value: &'a str, ttl: Option<Duration>) -> BoxFuture<'a, ()>;
-    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, bool>;
-    fn exists<'a>(&'a self, key: &'a str) -> BoxFuture<'a, bool>;
-    fn expire<'a>(&'a self, key: &'a str, ttl: Duration) -> BoxFuture<'a, bool>;
-    fn increment<'a>(&'a self, key: &'a str, amount: i64) -> BoxFuture<'a, i64>;
-    fn decrement<'a>(&'a self, key: &'a str, amount: i64) -> BoxFuture<'a, i64>;
-    fn ttl<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Option<Duration>>;
-    fn flush(&self) -> BoxFuture<'_, ()>;
-    fn ping(&self) -> BoxFuture<'_, ()>;
-    fn delete_pattern<'a>(&'a self, pattern: &'a str) -> BoxFuture<'a, u64>;
+/// The object-safe twin of [`Cache`] and [`KeyValue`], implemented for every such cache, so
+/// that [`SharedCache`] can hold one behind a pointer.
+trait DynCache: Send + Sync {
+    fn store_id(&self) -> StoreId;
+    fn leases(&self) -> Option<&dyn Leases>;
+    fn outage(&self) -> Option<&dyn Outage>;
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<String>, CacheError>>;
+    fn set<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a str,
+        ttl: Option<Duration>,
+    ) -> BoxFuture<'a, Result<(), CacheError>>;
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, CacheError>>;
+    fn delete_pattern<'a>(&'a self, pattern: &'a str) -> BoxFuture<'a, Result<u64, CacheError>>;
+    fn exists<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, CacheError>>;
+    fn expire<'a>(&'a self, key: &'a str, ttl: Duration) -> BoxFuture<'a, Result<bool, CacheError>>;
+    fn increment<'a>(&'a self, key: &'a str, amount: i64) -> BoxFuture<'a, Result<i64, CacheError>>;
+    fn decrement<'a>(&'a self, key: &'a str, amount: i64) -> BoxFuture<'a, Result<i64, CacheError>>;
+    fn ttl<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Duration>, CacheError>>;
+    fn flush(&self) -> BoxFuture<'_, Result<(), CacheError>>;
+    fn ping(&self) -> BoxFuture<'_, Result<(), CacheError>>;
     fn get_many<'a>(
         &'a self,
         keys: &'a [&'a str],
-    ) -> BoxFuture<'a, HashMap<String, Option<String>>>;
+    ) -> BoxFuture<'a, Result<HashMap<String, Option<String>>, CacheError>>;
     fn set_many<'a>(
         &'a self,
         entries: &'a [(&'a str, &'a str)],
         ttl: Option<Duration>,
-    ) -> BoxFuture<'a, ()>;
+    ) -> BoxFuture<'a, Result<(), CacheError>>;
 }
 
-impl<C: Cache> DynCache for C {
-    fn identity(&self) -> Identity {
-        Cache::identity(self)
+impl<C: KeyValue> DynCache for C {
+    fn store_id(&self) -> StoreId {
+        Cache::store_id(self)
     }
-    fn health(&self) -> Health {
-        Cache::health(self)
+    fn leases(&self) -> Option<&dyn Leases> {
+        Cache::leases(self)
     }
-    fn delete_later(&self, key: &str, cause: &CacheError) -> bool {
-        Cache::delete_later(self, key, cause)
+    fn outage(&self) -> Option<&dyn Outage> {
+        Cache::outage(self)
     }
-    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Option<String>> {
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<String>, CacheError>> {
         Box::pin(Cache::get(self, key))
     }
-    fn set<'a>(&'a self, key: &'a str, value: &'a str, ttl: Option<Duration>) -> BoxFuture<'a, ()> {
+    fn set<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a str,
+        ttl: Option<Duration>,
+    ) -> BoxFuture<'a, Result<(), CacheError>> {
         Box::pin(Cache::set(self, key, value, ttl))
     }
-    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, bool> {
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, CacheError>> {
         Box::pin(Cache::delete(self, key))
     }
-    fn exists<'a>(&'a self, key: &'a str) -> BoxFuture<'a, bool> {
-        Box::pin(Cache::exists(self, key))
-    }
-    fn expire<'a>(&'a self, key: &'a str, ttl: Duration) -> BoxFuture<'a, bool> {
-        Box::pin(Cache::expire(self, key, ttl))
-    }
-    fn increment<'a>(&'a self, key: &'a str, amount: i64) -> BoxFuture<'a, i64> {
-        Box::pin(Cache::increment(self, key, amount))
-    }
-    fn decrement<'a>(&'a self, key: &'a str, amount: i64) -> BoxFuture<'a, i64> {
-        Box::pin(Cache::decrement(self, key, amount))
-    }
-    fn ttl<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Option<Duration>> {
-        Box::pin(Cache::ttl(self, key))
-    }
-    fn flush(&self) -> BoxFuture<'_, ()> {
-        Box::pin(Cache::flush(self))
-    }
-    fn ping(&self) -> BoxFuture<'_, ()> {
-        Box::pin(Cache::ping(self))
-    }
-    fn delete_pattern<'a>(&'a self, pattern: &'a str) -> BoxFuture<'a, u64> {
+    fn delete_pattern<'a>(&'a self, pattern: &'a str) -> BoxFuture<'a, Result<u64, CacheError>> {
         Box::pin(Cache::delete_pattern(self, pattern))
+    }
+    fn exists<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, CacheError>> {
+        Box::pin(KeyValue::exists(self, key))
+    }
+    fn expire<'a>(&'a self, key: &'a str, ttl: Duration) -> BoxFuture<'a, Result<bool, CacheError>> {
+        Box::pin(KeyValue::expire(self, key, ttl))
+    }
+    fn increment<'a>(&'a self, key: &'a str, amount: i64) -> BoxFuture<'a, Result<i64, CacheError>> {
+        Box::pin(KeyValue::increment(self, key, amount))
+    }
+    fn decrement<'a>(&'a self, key: &'a str, amount: i64) -> BoxFuture<'a, Result<i64, CacheError>> {
+        Box::pin(KeyValue::decrement(self, key, amount))
+    }
+    fn ttl<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Duration>, CacheError>> {
+        Box::pin(KeyValue::ttl(self, key))
+    }
+    fn flush(&self) -> BoxFuture<'_, Result<(), CacheError>> {
+        Box::pin(KeyValue::flush(self))
+    }
+    fn ping(&self) -> BoxFuture<'_, Result<(), CacheError>> {
+        Box::pin(KeyValue::ping(self))
     }
     fn get_many<'a>(
         &'a self,
         keys: &'a [&'a str],
-    ) -> BoxFuture<'a, HashMap<String, Option<String>>> {
-        Box::pin(Cache::get_many(self, keys))
+    ) -> BoxFuture<'a, Result<HashMap<String, Option<String>>, CacheError>> {
+        Box::pin(KeyValue::get_many(self, keys))
     }
     fn set_many<'a>(
         &'a self,
         entries: &'a [(&'a str, &'a str)],
         ttl: Option<Duration>,
-    ) -> BoxFuture<'a, ()> {
-        Box::pin(Cache::set_many(self, entries, ttl))
+    ) -> BoxFuture<'a, Result<(), CacheError>> {
+        Box::pin(KeyValue::set_many(self, entries, ttl))
     }
 }
 
-/// Implements every required [`Cache`] method by calling the same method of `$Trait` on
-/// `$target`, where `$this` names `self`. The `async move` wrappers cost nothing at run time;
-/// they let the returned future borrow `self` and the arguments for different lifetimes.
+/// Implements [`Cache`] by calling the methods of `$Trait` on `$target`, where `$this` names
+/// `self`. The `async move` wrappers cost nothing at run time; they let the returned future
+/// borrow `self` and the arguments for different lifetimes.
 macro_rules! forward_cache {
     ($Trait:ident, |$this:ident| $target:expr) => {
-        fn identity(&self) -> Identity {
-            let $this = self;
-            $Trait::identity($target)
-        }
-        fn health(&self) -> Health {
-            let $this = self;
-            $Trait::health($target)
-        }
-        fn delete_later(&self, key: &str, cause: &CacheError) -> bool {
-            let $this = self;
-            $Trait::delete_later($target, key, cause)
-        }
         fn get(
             &self,
             key: &str,
@@ -181,6 +174,32 @@ macro_rules! forward_cache {
             let $this = self;
             async move { $Trait::delete($target, key).await }
         }
+        fn delete_pattern(
+            &self,
+            pattern: &str,
+        ) -> impl Future<Output = Result<u64, CacheError>> + Send {
+            let $this = self;
+            async move { $Trait::delete_pattern($target, pattern).await }
+        }
+        fn store_id(&self) -> StoreId {
+            let $this = self;
+            $Trait::store_id($target)
+        }
+        fn leases(&self) -> Option<&dyn Leases> {
+            let $this = self;
+            $Trait::leases($target)
+        }
+        fn outage(&self) -> Option<&dyn Outage> {
+            let $this = self;
+            $Trait::outage($target)
+        }
+    };
+}
+
+/// Implements [`KeyValue`] by calling the methods of `$Trait` on `$target`, as
+/// `forward_cache!` does.
+macro_rules! forward_key_value {
+    ($Trait:ident, |$this:ident| $target:expr) => {
         fn exists(&self, key: &str) -> impl Future<Output = Result<bool, CacheError>> + Send {
             let $this = self;
             async move { $Trait::exists($target, key).await }
@@ -224,13 +243,6 @@ macro_rules! forward_cache {
             let $this = self;
             async move { $Trait::ping($target).await }
         }
-        fn delete_pattern(
-            &self,
-            pattern: &str,
-        ) -> impl Future<Output = Result<u64, CacheError>> + Send {
-            let $this = self;
-            async move { $Trait::delete_pattern($target, pattern).await }
-        }
         fn get_many(
             &self,
             keys: &[&str],
@@ -251,15 +263,24 @@ macro_rules! forward_cache {
 
 impl Cache for SharedCache {
     forward_cache!(DynCache, |this| &*this.0);
-    forward_leases!(DynLeases, |this| &*this.0);
+}
+
+impl KeyValue for SharedCache {
+    forward_key_value!(DynCache, |this| &*this.0);
 }
 
 impl<C: Cache> Cache for Arc<C> {
     forward_cache!(Cache, |this| &**this);
-    forward_leases!(Cache, |this| &**this);
+}
+
+impl<C: KeyValue> KeyValue for Arc<C> {
+    forward_key_value!(KeyValue, |this| &**this);
 }
 
 impl<C: Cache> Cache for &C {
     forward_cache!(Cache, |this| &**this);
-    forward_leases!(Cache, |this| &**this);
+}
+
+impl<C: KeyValue> KeyValue for &C {
+    forward_key_value!(KeyValue, |this| &**this);
 }

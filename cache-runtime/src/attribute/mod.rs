@@ -2,19 +2,31 @@
 //!
 //! The generated code reaches these through `cache_aside::__private`; only the statistics
 //! ([`stats`], [`stats_for`], [`FunctionStats`]) are public API.
+//!
+//! - `cached.rs`: the hit path; `miss.rs`: the protocol of a miss, as one state machine;
+//!   `permit.rs`: the right to store (a lease, a plain write, or none), given back on drop;
+//!   `flights.rs`: the loads in flight in this process (single flight, in-process staleness);
+//! - `writes.rs`: `#[cache_put]` and `#[invalidate]`;
+//! - `fail_open.rs`: one call's failures, logged once; `site.rs`: the counters;
+//!   `shape.rs`: return kinds; `options.rs`: TTL, lease and tags; `render.rs`: key parts.
 
-mod flight;
-mod lease;
+mod cached;
+mod fail_open;
+mod flights;
+mod miss;
+mod options;
+mod permit;
 mod render;
-mod run;
 mod shape;
 mod site;
+mod writes;
 
-pub use lease::{Fill, fill, lease};
+pub use cached::cached;
+pub use options::{MissOptions, lease, miss_options, ttl};
 pub use render::{GlobEscaped, KeyPart, glob_escaped, key_part};
-pub use run::{Target, cached, invalidate, invalidate_skipped, put, put_split, ttl};
 pub use shape::{
-    Cacheable, Checked, KeepErr, OkOnly, Plain, ResultProbe, Shape, ShareClonedErr, SomeAndNone,
-    SomeOnly, checked,
+    Cacheable, KeepErr, OkOnly, Plain, ResultProbe, ReturnKind, Shape, ShareClonedErr,
+    SomeAndNone, SomeOnly, return_kind,
 };
 pub use site::{FunctionStats, Site, stats, stats_for};
+pub use writes::{Target, invalidate, invalidate_skipped, put, put_split};

@@ -1,14 +1,12 @@
-//! One `Site` per annotated function: its statistics and its in-flight loads.
+//! One `Site` per annotated function: its statistics.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, Once, PoisonError};
 
-use super::flight::Flights;
-
 /// Every site that has run at least once, for [`stats`].
 static REGISTRY: Mutex<Vec<&'static Site>> = Mutex::new(Vec::new());
 
-/// The state shared by every call of one annotated function: a `static` in its body.
+/// The counters shared by every call of one annotated function: a `static` in its body.
 ///
 /// It names no type of the function, so it is allowed inside generic functions and
 /// methods; the instantiations of a generic function share one site.
@@ -24,7 +22,7 @@ pub struct Site {
     pub(super) invalidations: AtomicU64,
     pub(super) bypassed: AtomicU64,
     pub(super) oversized: AtomicU64,
-    pub(super) flights: Flights,
+    pub(super) overtaken: AtomicU64,
 }
 
 impl Site {
@@ -41,7 +39,7 @@ impl Site {
             invalidations: AtomicU64::new(0),
             bypassed: AtomicU64::new(0),
             oversized: AtomicU64::new(0),
-            flights: Flights::new(),
+            overtaken: AtomicU64::new(0),
         }
     }
 
@@ -64,14 +62,6 @@ impl Site {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Calls `visit` with every site that has run.
-    pub(super) fn each(mut visit: impl FnMut(&'static Site)) {
-        let registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
-        for site in registry.iter() {
-            visit(site);
-        }
-    }
-
     fn snapshot(&self) -> FunctionStats {
         let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         FunctionStats {
@@ -84,6 +74,7 @@ impl Site {
             invalidations: read(&self.invalidations),
             bypassed: read(&self.bypassed),
             oversized: read(&self.oversized),
+            overtaken: read(&self.overtaken),
         }
     }
 }
@@ -123,6 +114,9 @@ pub struct FunctionStats {
     pub bypassed: u64,
     /// Values not stored because they were longer than the cache's `max_value_size`.
     pub oversized: u64,
+    /// Loaded values not stored because an invalidation or a put of their key (in this
+    /// process or another) came during the load: they may predate it.
+    pub overtaken: u64,
 }
 
 /// The statistics of every annotated function that has been called at least once in this
@@ -167,6 +161,7 @@ pub fn stats_for(function: &str) -> Option<FunctionStats> {
         total.invalidations += more.invalidations;
         total.bypassed += more.bypassed;
         total.oversized += more.oversized;
+        total.overtaken += more.overtaken;
     }
     Some(total)
 }

@@ -1,109 +1,184 @@
-//! Leases in process memory: a marker entry per key, taken, replaced and removed through
-//! moka's per-key compute lock, so that each step is atomic like its Lua script on Redis.
+//! Leases and tags in process memory: a marker entry per key, taken, replaced and removed
+//! through moka's per-key compute lock, so that each step is atomic like its Lua script on
+//! Redis. Every step finishes at once, so the futures are ready when made.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use moka::ops::compute::{CompResult, Op};
 
+use super::tags::TagId;
 use super::{Entry, MemoryCache};
 use crate::error::{CacheError, ErrorCode};
 use crate::expiry;
-use crate::lease::{Lease, LeaseToken, Lookup};
+use crate::lease::{Lease, LeaseToken, Leases};
+use crate::port::BoxFuture;
 
-impl MemoryCache {
-    pub(super) async fn lease_lookup(&self, key: &str) -> Lookup {
-        match self.live_entry(key).await {
-            Some(entry) if entry.lease.is_some() => Lookup::Loading,
-            Some(entry) => Lookup::Hit(entry.value.to_string()),
-            None => Lookup::Missing,
-        }
+impl Leases for MemoryCache {
+    fn try_lease<'a>(
+        &'a self,
+        key: &'a str,
+        token: &'a LeaseToken,
+        lease: Duration,
+        _ttl: Option<Duration>,
+        tags: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<Lease, CacheError>> {
+        Box::pin(std::future::ready(self.lease_take(key, token, lease, tags)))
     }
 
-    /// Puts a marker at `key` unless a live entry (a value or a marker) is there, then
-    /// records the key under `tags`: both before the caller loads, so that an
-    /// invalidation during the load finds and removes the marker.
-    pub(super) async fn lease_take(
+    fn set_leased<'a>(
+        &'a self,
+        key: &'a str,
+        token: &'a LeaseToken,
+        value: &'a str,
+        ttl: Option<Duration>,
+    ) -> BoxFuture<'a, Result<bool, CacheError>> {
+        Box::pin(std::future::ready(self.lease_store(key, token, value, ttl)))
+    }
+
+    fn release(&self, key: &str, token: &LeaseToken, _lease: Duration) {
+        self.store
+            .entry_by_ref(self.view.full_key(key).as_ref())
+            .and_compute_with(|current| match current.map(|entry| entry.into_value()) {
+                Some(held) if held.lease.as_ref() == Some(token) => Op::Remove,
+                _ => Op::Nop,
+            });
+    }
+
+    fn record_tags<'a>(
+        &'a self,
+        key: &'a str,
+        _ttl: Option<Duration>,
+        tags: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<(), CacheError>> {
+        Box::pin(std::future::ready(self.tag_existing(key, tags)))
+    }
+
+    fn invalidate_tags<'a>(&'a self, tags: &'a [&'a str]) -> BoxFuture<'a, Result<u64, CacheError>> {
+        let mut deleted = 0;
+        for &tag in tags {
+            for key in self.tags.take(&self.tag_id(tag)) {
+                if self.remove(&key) {
+                    deleted += 1;
+                }
+            }
+        }
+        Box::pin(std::future::ready(Ok(deleted)))
+    }
+}
+
+impl MemoryCache {
+    fn tag_id(&self, tag: &str) -> TagId {
+        (self.view.prefix().into(), tag.into())
+    }
+
+    /// `tags` of this view, added to those an entry already has.
+    fn with_tags(&self, current: Option<&Entry>, tags: &[&str]) -> Arc<[TagId]> {
+        let mut all: Vec<TagId> = current.map(|entry| entry.tags.to_vec()).unwrap_or_default();
+        for &tag in tags {
+            let tag = self.tag_id(tag);
+            if !all.contains(&tag) {
+                all.push(tag);
+            }
+        }
+        all.into()
+    }
+
+    /// Puts a marker at `key` unless a live entry (a value or a marker) is there, recording
+    /// the key under `tags`: both before the caller loads, so that an invalidation during
+    /// the load finds and removes the marker.
+    fn lease_take(
         &self,
         key: &str,
+        token: &LeaseToken,
         lease: Duration,
-        ttl: Option<Duration>,
         tags: &[&str],
     ) -> Result<Lease, CacheError> {
+        self.view.check_key(key)?;
         let lease_ms = expiry::write_millis(lease, ErrorCode::Set, key)?;
-        let token = LeaseToken::new();
-        let marker = Entry {
-            value: "".into(),
-            expires_at: Self::deadline(lease_ms),
-            lease: Some(token.clone()),
-        };
+        let mut found = Lease::Granted;
         let result = self
             .store
-            .entry_by_ref(self.full_key(key).as_ref())
-            .and_compute_with(|current| async move {
-                match current.map(|entry| entry.into_value()) {
-                    Some(entry) if entry.is_live(Instant::now()) => Op::Nop,
-                    _ => Op::Put(marker),
+            .entry_by_ref(self.view.full_key(key).as_ref())
+            .and_compute_with(|current| {
+                let current = current.map(|entry| entry.into_value());
+                match &current {
+                    Some(entry) if entry.is_live(Instant::now()) => {
+                        found = match &entry.lease {
+                            Some(holder) if holder == token => Lease::Granted,
+                            Some(holder) => Lease::Loading(holder.clone()),
+                            None => Lease::Filled(entry.value.to_string()),
+                        };
+                        Op::Nop
+                    }
+                    _ => Op::Put(Entry {
+                        value: "".into(),
+                        expires_at: Self::deadline(lease_ms),
+                        lease: Some(token.clone()),
+                        tags: self.with_tags(current.as_ref(), tags),
+                    }),
                 }
-            })
-            .await;
-        if !tags.is_empty() {
-            // A value stored within the lease lives until `lease + ttl` from now at most;
-            // without a TTL, forever.
-            let until = ttl
-                .and_then(|_| Self::deadline(lease_ms.saturating_add(expiry::record_millis(ttl))));
-            self.tags
-                .record(&self.prefix, tags, &self.full_key(key), until);
+            });
+        if let CompResult::Inserted(entry) | CompResult::ReplacedWith(entry) = result {
+            let tags = Arc::clone(&entry.value().tags);
+            self.tags.record(entry.key(), &tags);
         }
-        Ok(match result {
-            CompResult::Inserted(_) | CompResult::ReplacedWith(_) => Lease::Granted(token),
-            _ => Lease::Taken,
-        })
+        Ok(found)
     }
 
     /// Replaces the marker of `token` with `value`, if the marker is still there.
-    pub(super) async fn lease_store(
+    fn lease_store(
         &self,
         key: &str,
         token: &LeaseToken,
         value: &str,
         ttl: Option<Duration>,
     ) -> Result<bool, CacheError> {
+        self.view.check_entry(key, value)?;
         let expires_at = match ttl {
             Some(ttl) => Self::deadline(expiry::write_millis(ttl, ErrorCode::Set, key)?),
             None => None,
         };
-        let entry = Entry {
-            value: value.into(),
-            expires_at,
-            lease: None,
-        };
         let result = self
             .store
-            .entry_by_ref(self.full_key(key).as_ref())
-            .and_compute_with(|current| async move {
-                match current.map(|entry| entry.into_value()) {
-                    Some(held)
-                        if held.is_live(Instant::now()) && held.lease.as_ref() == Some(token) =>
-                    {
-                        Op::Put(entry)
-                    }
-                    _ => Op::Nop,
+            .entry_by_ref(self.view.full_key(key).as_ref())
+            .and_compute_with(|current| match current.map(|entry| entry.into_value()) {
+                Some(held) if held.is_live(Instant::now()) && held.lease.as_ref() == Some(token) => {
+                    Op::Put(Entry::value(value.into(), expires_at, Some(&held)))
                 }
-            })
-            .await;
+                _ => Op::Nop,
+            });
         Ok(matches!(result, CompResult::ReplacedWith(_)))
     }
 
-    /// Removes the marker of `token`, if it is still there.
-    pub(super) async fn lease_release(&self, key: &str, token: &LeaseToken) {
-        self.store
-            .entry_by_ref(self.full_key(key).as_ref())
-            .and_compute_with(|current| async move {
-                match current.map(|entry| entry.into_value()) {
-                    Some(held) if held.lease.as_ref() == Some(token) => Op::Remove,
-                    _ => Op::Nop,
-                }
-            })
-            .await;
+    /// Records an existing entry at `key` under `tags`, for a put that stores it next. A key
+    /// with no entry gets a short marker that nobody holds, which the put replaces; should
+    /// the put not come, it expires and leaves the tags.
+    fn tag_existing(&self, key: &str, tags: &[&str]) -> Result<(), CacheError> {
+        self.view.check_key(key)?;
+        let result = self
+            .store
+            .entry_by_ref(self.view.full_key(key).as_ref())
+            .and_compute_with(|current| {
+                let current = current.map(|entry| entry.into_value());
+                let tags = self.with_tags(current.as_ref(), tags);
+                Op::Put(match current {
+                    Some(entry) if entry.is_live(Instant::now()) => Entry { tags, ..entry },
+                    _ => Entry {
+                        value: "".into(),
+                        expires_at: Self::deadline(PLACEHOLDER_MS),
+                        lease: Some(LeaseToken::new()),
+                        tags,
+                    },
+                })
+            });
+        if let CompResult::Inserted(entry) | CompResult::ReplacedWith(entry) = result {
+            let tags = Arc::clone(&entry.value().tags);
+            self.tags.record(entry.key(), &tags);
+        }
+        Ok(())
     }
 }
+
+/// How long the marker of [`MemoryCache::tag_existing`] lives without the put it announces.
+const PLACEHOLDER_MS: u64 = 1_000;

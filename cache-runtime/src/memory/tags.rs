@@ -1,154 +1,67 @@
-//! Tags in process memory: for each tag of each view, the keys cached under it.
+//! Tags in process memory: for each tag of each view, the keys recorded under it.
+//!
+//! A key's tags are also kept on its entry, and the store's eviction listener takes the key
+//! out of them when its entry goes (evicted, expired, deleted, flushed), so the records
+//! hold only keys that have an entry: they are bounded by the store's capacity.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
-use std::time::Instant;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use super::MemoryCache;
-use crate::error::CacheError;
-use crate::port::Cache;
+/// A tag of a view: the view's prefix and the tag's name (the pair is what the Redis
+/// adapter's tag key encodes, so both confine tags alike).
+pub(super) type TagId = (Arc<str>, Arc<str>);
 
-/// How many registrations pass between two sweeps of expired tag sets.
-const SWEEP_EVERY: u64 = 1024;
-
-/// The tag sets of one store, shared by all its views, by view prefix and tag name (the
-/// pair is what the Redis adapter's tag key encodes, so both confine tags alike).
+/// The tag records of one store, shared by all its views.
 #[derive(Default)]
 pub(super) struct TagSets {
-    sets: Mutex<HashMap<(String, String), TagSet>>,
-    registrations: AtomicU64,
-}
-
-/// The keys (full, with their prefix) recorded under one tag, and how long the record
-/// must live: at least as long as any value stored under it.
-struct TagSet {
-    members: HashSet<String>,
-    /// `None`: a member was stored without expiry.
-    expires_at: Option<Instant>,
-}
-
-impl TagSet {
-    fn is_live(&self, now: Instant) -> bool {
-        self.expires_at.is_none_or(|at| at > now)
-    }
+    sets: Mutex<HashMap<TagId, HashSet<String>>>,
 }
 
 impl TagSets {
-    fn sets(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), TagSet>> {
+    fn sets(&self) -> MutexGuard<'_, HashMap<TagId, HashSet<String>>> {
         self.sets.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Records `full_key` under each of `tags` of the view `prefix`, keeping each record
-    /// until `until` at least (`None`: forever).
-    pub(super) fn record(
-        &self,
-        prefix: &str,
-        tags: &[&str],
-        full_key: &str,
-        until: Option<Instant>,
-    ) {
-        let now = Instant::now();
+    /// Records the full key `key` under each of `tags`.
+    pub(super) fn record(&self, key: &str, tags: &[TagId]) {
         let mut sets = self.sets();
-        if self.registrations.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
-            // Tags that nobody invalidates would otherwise stay after their entries expired.
-            sets.retain(|_, set| set.is_live(now));
-        }
-        for &tag in tags {
-            let set = sets
-                .entry((prefix.to_owned(), tag.to_owned()))
-                .or_insert_with(|| TagSet {
-                    members: HashSet::new(),
-                    expires_at: Some(now),
-                });
-            if !set.is_live(now) {
-                set.members.clear();
-                set.expires_at = Some(now);
-            }
-            set.members.insert(full_key.to_owned());
-            set.expires_at = match (set.expires_at, until) {
-                (Some(current), Some(until)) => Some(current.max(until)),
-                _ => None,
-            };
+        for tag in tags {
+            sets.entry(tag.clone()).or_default().insert(key.to_owned());
         }
     }
 
-    /// Forgets the tag and returns the keys recorded under it, with the record's expiry.
-    fn take(&self, prefix: &str, tag: &str) -> (Vec<String>, Option<Instant>) {
-        let now = Instant::now();
+    /// Takes `key` out of `tags`, for an entry that went; a record left empty goes too.
+    pub(super) fn forget(&self, key: &str, tags: &[TagId]) {
+        if tags.is_empty() {
+            return;
+        }
+        let mut sets = self.sets();
+        for tag in tags {
+            if let Some(set) = sets.get_mut(tag) {
+                set.remove(key);
+                if set.is_empty() {
+                    sets.remove(tag);
+                }
+            }
+        }
+    }
+
+    /// Forgets the tag and returns the keys recorded under it.
+    pub(super) fn take(&self, tag: &TagId) -> Vec<String> {
         self.sets()
-            .remove(&(prefix.to_owned(), tag.to_owned()))
-            .filter(|set| set.is_live(now))
-            .map(|set| (set.members.into_iter().collect(), set.expires_at))
+            .remove(tag)
+            .map(|set| set.into_iter().collect())
             .unwrap_or_default()
     }
 
-    /// Records `members` under the tag again, for an invalidation that did not finish.
-    fn restore(&self, prefix: &str, tag: &str, members: Vec<String>, until: Option<Instant>) {
-        let now = Instant::now();
-        let mut sets = self.sets();
-        let set = sets
-            .entry((prefix.to_owned(), tag.to_owned()))
-            .or_insert_with(|| TagSet {
-                members: HashSet::new(),
-                expires_at: Some(now),
-            });
-        set.members.extend(members);
-        set.expires_at = match (set.expires_at, until) {
-            (Some(current), Some(until)) => Some(current.max(until)),
-            _ => None,
-        };
+    /// Forgets every tag, for a flush of the whole store.
+    pub(super) fn clear(&self) {
+        self.sets().clear();
     }
 
-    /// Forgets every tag of the views under `prefix`, for a flush.
-    pub(super) fn forget_under(&self, prefix: &str) {
-        self.sets().retain(|(view, _), _| !view.starts_with(prefix));
-    }
-}
-
-impl MemoryCache {
-    pub(super) async fn tags_invalidate(&self, tags: &[&str]) -> Result<u64, CacheError> {
-        let mut deleted = 0;
-        for &tag in tags {
-            let (members, until) = self.tags.take(&self.prefix, tag);
-            let mut left = Left {
-                tags: &self.tags,
-                prefix: &self.prefix,
-                tag,
-                members,
-                until,
-            };
-            while let Some(member) = left.members.last() {
-                // Every member was recorded through this view's prefix.
-                if let Some(key) = member.strip_prefix(&*self.prefix)
-                    && self.delete(key).await?
-                {
-                    deleted += 1;
-                }
-                left.members.pop();
-            }
-        }
-        Ok(deleted)
-    }
-}
-
-/// The members of a taken tag not deleted yet: recorded under the tag again if the
-/// invalidation stops early (an error, or the call dropped at an await), so that the next
-/// invalidation of the tag still finds them.
-struct Left<'a> {
-    tags: &'a TagSets,
-    prefix: &'a str,
-    tag: &'a str,
-    members: Vec<String>,
-    until: Option<Instant>,
-}
-
-impl Drop for Left<'_> {
-    fn drop(&mut self) {
-        if !self.members.is_empty() {
-            let members = std::mem::take(&mut self.members);
-            self.tags
-                .restore(self.prefix, self.tag, members, self.until);
-        }
+    /// How many keys the records hold in all, counting a key once per tag.
+    #[cfg(test)]
+    pub(super) fn members(&self) -> usize {
+        self.sets().values().map(HashSet::len).sum()
     }
 }

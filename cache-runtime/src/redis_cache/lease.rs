@@ -1,96 +1,172 @@
-//! Leases on Redis: a marker value in the key itself, set with `NX` and a short expiry,
-//! replaced by the loaded value only through a script that checks the marker first.
+//! Leases on Redis: a marker value in the key itself, set with `SET ... NX GET` and a short
+//! expiry, replaced by the loaded value only through a script that checks the marker first.
 //!
 //! The marker lives in the key, not in a key of its own, so a hit stays one `GET`, every
 //! deletion of the key (`UNLINK`, `SCAN`/`UNLINK`, `FLUSHDB`, a tag invalidation) removes
 //! the lease with it, and each script touches one key, passed in `KEYS`: on a cluster it
-//! stays in one slot.
+//! stays in one slot. `SET NX GET` (Redis 7.0 and later) answers what the key held when it
+//! did not set the marker, so a cold miss is three commands: the read, the lease and the
+//! conditional store. The scripts go as `EVAL` (the server caches them by their digest), so
+//! a flushed script cache costs no extra round trip.
 
-use std::sync::LazyLock;
 use std::time::Duration;
 
-use redis::{Script, Value};
+use redis::Value;
 
+use super::RedisCache;
+use super::op::Op;
 use super::tags::{self, TagKey};
-use super::{Op, RedisCache, into_utf8};
 use crate::error::{CacheError, ErrorCode};
 use crate::expiry;
-use crate::lease::{DEFAULT_LEASE, Lease, LeaseToken, Lookup};
+use crate::lease::{Lease, LeaseToken, Leases};
+use crate::port::BoxFuture;
 
 /// Stores ARGV[2] at KEYS[1] (for ARGV[3] milliseconds; none when empty) if KEYS[1] still
 /// holds the marker ARGV[1]. Returns 1 if it stored.
-static STORE_IF_LEASED: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-        if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-            return 0
-        end
-        if ARGV[3] == '' then
-            redis.call('SET', KEYS[1], ARGV[2])
-        else
-            redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-        end
-        return 1
-        ",
-    )
-});
+const STORE_IF_LEASED: &str = r"
+    if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+        return 0
+    end
+    if ARGV[3] == '' then
+        redis.call('SET', KEYS[1], ARGV[2])
+    else
+        redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+    end
+    return 1
+";
 
 /// Deletes KEYS[1] if it still holds the marker ARGV[1].
-static RELEASE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-        if redis.call('GET', KEYS[1]) == ARGV[1] then
-            return redis.call('DEL', KEYS[1])
-        end
-        return 0
-        ",
-    )
-});
+const RELEASE: &str = r"
+    if redis.call('GET', KEYS[1]) == ARGV[1] then
+        return redis.call('DEL', KEYS[1])
+    end
+    return 0
+";
 
-impl RedisCache {
-    pub(super) async fn lease_lookup(&self, key: &str) -> Result<Lookup, CacheError> {
-        let op = Op::on_key("GET", ErrorCode::Get, key);
-        let value: Option<Vec<u8>> = self
-            .connection
-            .query(op, redis::cmd("GET").arg(self.key(key)?))
-            .await?;
-        Ok(match value {
-            Some(bytes) if LeaseToken::is_marker(&bytes) => Lookup::Loading,
-            value => match into_utf8(op, value)? {
-                Some(value) => Lookup::Hit(value),
-                None => Lookup::Missing,
-            },
+/// The first pause, and the longest, between two attempts to give a lease back while Redis
+/// is out of reach.
+const RELEASE_RETRY: (Duration, Duration) = (Duration::from_millis(50), Duration::from_secs(1));
+
+impl Leases for RedisCache {
+    fn try_lease<'a>(
+        &'a self,
+        key: &'a str,
+        token: &'a LeaseToken,
+        lease: Duration,
+        ttl: Option<Duration>,
+        tags: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<Lease, CacheError>> {
+        Box::pin(self.lease_take(key, token, lease, ttl, tags))
+    }
+
+    fn set_leased<'a>(
+        &'a self,
+        key: &'a str,
+        token: &'a LeaseToken,
+        value: &'a str,
+        ttl: Option<Duration>,
+    ) -> BoxFuture<'a, Result<bool, CacheError>> {
+        Box::pin(self.lease_store(key, token, value, ttl))
+    }
+
+    fn release(&self, key: &str, token: &LeaseToken, lease: Duration) {
+        self.release_later(key, token.clone(), lease);
+    }
+
+    fn record_tags<'a>(
+        &'a self,
+        key: &'a str,
+        ttl: Option<Duration>,
+        tags: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<(), CacheError>> {
+        Box::pin(async move {
+            if tags.is_empty() {
+                return Ok(());
+            }
+            let op = Op::on_key("EVAL tag-add", ErrorCode::Set, key);
+            let mut pipeline = redis::pipe();
+            self.add_to_tags(&mut pipeline, key, expiry::record_millis(ttl), tags)?;
+            self.connection.pipeline(op, &pipeline).await
         })
     }
 
-    /// One round trip: `SET key marker NX PX lease`, and for each tag a one-key script
+    fn invalidate_tags<'a>(&'a self, tags: &'a [&'a str]) -> BoxFuture<'a, Result<u64, CacheError>> {
+        Box::pin(self.tags_invalidate(tags))
+    }
+}
+
+impl RedisCache {
+    /// One round trip: `SET key marker NX GET PX lease`, and for each tag a one-key script
     /// that adds the key to the tag's set and gives the set an expiry that outlives any
     /// value stored within the lease.
-    pub(super) async fn lease_take(
+    async fn lease_take(
         &self,
         key: &str,
+        token: &LeaseToken,
         lease: Duration,
         ttl: Option<Duration>,
         tags: &[&str],
     ) -> Result<Lease, CacheError> {
-        // Not resent: a second `SET NX` after a lost reply would find our own marker and
-        // answer that someone else holds the lease.
-        let op = Op::on_key("SET NX/tag", ErrorCode::Set, key).not_resent();
+        // Resendable: a second `SET NX GET` after a lost reply finds the caller's own marker,
+        // which the caller reads as granted.
+        let op = Op::on_key("SET NX GET/tag", ErrorCode::Set, key);
         let lease_ms = expiry::write_millis(lease, ErrorCode::Set, key)?;
         // A tag's set lives as long as any value stored under it within this lease.
         let keep_ms = lease_ms.saturating_add(expiry::record_millis(ttl));
-        let token = LeaseToken::new();
         let mut pipeline = redis::pipe();
-        // Each reply on its own: an error in a tag's script must not hide whether the
-        // `SET` placed the marker, which must then be given back.
+        // Each reply on its own: an error in a tag's script must not hide whether the `SET`
+        // placed the marker, which must then be given back.
         pipeline.ignore_errors();
         pipeline
             .cmd("SET")
             .arg(self.key(key)?)
             .arg(token.marker())
             .arg("NX")
+            .arg("GET")
             .arg("PX")
             .arg(lease_ms);
+        self.add_to_tags(&mut pipeline, key, keep_ms, tags)?;
+        let replies: Vec<Value> = self.connection.pipeline_query(op, &pipeline).await?;
+        let mut replies = replies.into_iter();
+        let lease = match replies.next() {
+            Some(Value::Nil | Value::Okay) => Lease::Granted,
+            Some(Value::BulkString(held)) => match LeaseToken::classify(held) {
+                Lease::Loading(holder) if holder == *token => Lease::Granted,
+                lease => lease,
+            },
+            // Another Redis type at the key: `SET ... GET` refuses to replace it.
+            Some(Value::ServerError(error)) if error.code() == "WRONGTYPE" => Lease::Foreign,
+            Some(Value::ServerError(error)) => return Err(op.redis_error(error.into())),
+            other => {
+                return Err(op.error(
+                    ErrorCode::Set,
+                    format!("unexpected reply to SET NX GET: {other:?}"),
+                ));
+            }
+        };
+        let granted = lease == Lease::Granted;
+        if let Some(error) = replies.find_map(|reply| match reply {
+            Value::ServerError(error) => Some(error),
+            _ => None,
+        }) {
+            // The key is not recorded under every tag: a value stored now would escape that
+            // tag's invalidations, so the lease goes back and the call fails open.
+            if granted {
+                self.release_later(key, token.clone(), Duration::from_millis(lease_ms));
+            }
+            return Err(op.redis_error(error.into()));
+        }
+        Ok(lease)
+    }
+
+    /// Adds the scripts that record `key` under each of `tags` for `keep_ms` to `pipeline`.
+    fn add_to_tags(
+        &self,
+        pipeline: &mut redis::Pipeline,
+        key: &str,
+        keep_ms: u64,
+        tags: &[&str],
+    ) -> Result<(), CacheError> {
         for &tag in tags {
             pipeline
                 .cmd("EVAL")
@@ -101,110 +177,66 @@ impl RedisCache {
                 .arg(self.key(key)?)
                 .arg(keep_ms);
         }
-        let replies: Vec<Value> = match self.connection.pipeline_query(op, &pipeline).await {
-            Ok(replies) => replies,
-            Err(error) => {
-                if error.is_timeout() {
-                    // The `SET` may still land: give the lease back once it can be sent,
-                    // so that others do not wait for it to expire.
-                    self.release_later(key, token, lease);
-                }
-                return Err(error);
-            }
-        };
-        let mut replies = replies.into_iter();
-        let granted = match replies.next() {
-            Some(Value::Okay) => true,
-            Some(Value::Nil) => false,
-            Some(Value::ServerError(error)) => return Err(op.redis_error(error.into())),
-            other => {
-                return Err(op.error(
-                    ErrorCode::Set,
-                    format!("unexpected reply to SET NX: {other:?}"),
-                ));
-            }
-        };
-        if let Some(error) = replies.find_map(|reply| match reply {
-            Value::ServerError(error) => Some(error),
-            _ => None,
-        }) {
-            // The key is not recorded under every tag: a value stored now would escape
-            // that tag's invalidations, so the lease is given back and the call fails open.
-            if granted {
-                let _ = self.lease_release(key, &token).await;
-            }
-            return Err(op.redis_error(error.into()));
-        }
-        Ok(if granted {
-            Lease::Granted(token)
-        } else {
-            Lease::Taken
-        })
+        Ok(())
     }
 
-    /// Gives `token`'s lease back on a task of its own, for a write whose reply did not
-    /// come: the release deletes the key only if it still holds this lease's marker. While
-    /// Redis is out of reach it tries again, with growing pauses, until the lease would
-    /// have expired anyway (`lease`).
-    fn release_later(&self, key: &str, token: LeaseToken, lease: Duration) {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        let (cache, key) = (self.clone(), key.to_owned());
-        runtime.spawn(async move {
-            let give_up = tokio::time::Instant::now() + lease;
-            let mut pause = Duration::from_millis(50);
-            while let Err(error) = cache.lease_release(&key, &token).await {
-                if !error.is_unavailable() || tokio::time::Instant::now() + pause > give_up {
-                    return;
-                }
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(1));
-            }
-        });
-    }
-
-    pub(super) async fn lease_store(
+    async fn lease_store(
         &self,
         key: &str,
         token: &LeaseToken,
         value: &str,
         ttl: Option<Duration>,
     ) -> Result<bool, CacheError> {
-        let op = Op::on_key("EVALSHA store-if-leased", ErrorCode::Set, key);
+        // Not resent: the first may have stored, and the second would then answer "no
+        // marker", reporting a stored value as not stored.
+        let op = Op::on_key("EVAL store-if-leased", ErrorCode::Set, key).not_resent();
         self.connection.limits.check_value(key, value)?;
         let ttl_ms = ttl
             .map(|ttl| expiry::write_millis(ttl, ErrorCode::Set, key))
             .transpose()?;
-        let mut invocation = STORE_IF_LEASED.prepare_invoke();
-        invocation
-            .key(self.key(key)?)
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(STORE_IF_LEASED)
+            .arg(1)
+            .arg(self.key(key)?)
             .arg(token.marker())
             .arg(value)
             .arg(ttl_ms.map(|ms| ms.to_string()).unwrap_or_default());
-        let stored: u8 = match self.connection.invoke(op, &invocation).await {
-            Ok(stored) => stored,
-            Err(error) => {
-                if error.is_timeout() {
-                    // If the store did not land, the marker would hold others back until
-                    // it expires; if it did, the release finds no marker and does nothing.
-                    self.release_later(key, token.clone(), DEFAULT_LEASE);
-                }
-                return Err(error);
-            }
-        };
+        let stored: u8 = self.connection.query(op, &cmd).await?;
         Ok(stored == 1)
     }
 
-    pub(super) async fn lease_release(
-        &self,
-        key: &str,
-        token: &LeaseToken,
-    ) -> Result<(), CacheError> {
-        let op = Op::on_key("EVALSHA release", ErrorCode::Delete, key);
-        let mut invocation = RELEASE.prepare_invoke();
-        invocation.key(self.key(key)?).arg(token.marker());
-        let _: u8 = self.connection.invoke(op, &invocation).await?;
+    async fn lease_release(&self, key: &str, token: &LeaseToken) -> Result<(), CacheError> {
+        let op = Op::on_key("EVAL release", ErrorCode::Delete, key);
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(RELEASE).arg(1).arg(self.key(key)?).arg(token.marker());
+        let _: u8 = self.connection.query(op, &cmd).await?;
         Ok(())
+    }
+
+    /// Gives `token`'s lease back on a task of the cache's own: the release deletes the key
+    /// only if it still holds this lease's marker. While Redis is out of reach it tries
+    /// again, with growing pauses, until the lease would have expired anyway (`lease`).
+    fn release_later(&self, key: &str, token: LeaseToken, lease: Duration) {
+        let (cache, key) = (self.clone(), key.to_owned());
+        self.connection.spawn(async move {
+            let give_up = tokio::time::Instant::now() + lease;
+            let mut pause = RELEASE_RETRY.0;
+            while let Err(error) = cache.lease_release(&key, &token).await {
+                if !error.is_unavailable() || tokio::time::Instant::now() + pause > give_up {
+                    return;
+                }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(RELEASE_RETRY.1);
+            }
+        });
+    }
+}
+
+// Interim, until the adapter's own runtime lands: the caller's runtime, if any.
+impl super::Connection {
+    pub(super) fn spawn(&self, future: impl std::future::Future<Output = ()> + Send + 'static) {
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(future);
+        }
     }
 }

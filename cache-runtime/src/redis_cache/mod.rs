@@ -20,4 +20,3 @@ pub use view::RedisCache;
 
 use connection::Connection;
 use op::Op;
-use view::into_utf8;

@@ -12,8 +12,9 @@ use super::op::Op;
 use super::pending::Deletion;
 use crate::error::{CacheError, ErrorCode};
 use crate::health::Health;
-use crate::lease::{DetachedRelease, Lease, LeaseToken, Lookup};
-use crate::port::{Cache, Identity};
+use crate::lease::{LeaseToken, Leases};
+use crate::outage::Outage;
+use crate::port::{Cache, KeyValue, StoreId};
 use crate::{expiry, glob};
 
 /// A cache in Redis: the production adapter.
@@ -59,7 +60,7 @@ pub struct RedisCache {
     pub(super) prefix: Arc<str>,
     pub(super) escaped_prefix: Arc<str>,
     /// Shared by this view's clones; each view has its own.
-    pub(super) identity: Identity,
+    pub(super) store_id: StoreId,
 }
 
 impl std::fmt::Debug for RedisCache {
@@ -119,7 +120,7 @@ impl RedisCache {
             connection,
             prefix: prefix.into(),
             escaped_prefix: glob::escape(prefix).into(),
-            identity: Identity::fresh(),
+            store_id: StoreId::fresh(),
         }
     }
 
@@ -166,24 +167,34 @@ pub(super) fn into_utf8(op: Op<'_>, value: Option<Vec<u8>>) -> Result<Option<Str
         .transpose()
 }
 
-impl Cache for RedisCache {
-    /// Clones of a view share it; every view has its own, since views with different
-    /// prefixes hold different entries.
-    fn identity(&self) -> Identity {
-        self.identity
-    }
-
+impl Outage for RedisCache {
     fn health(&self) -> Health {
         self.connection.health()
     }
 
-    fn delete_later(&self, key: &str, cause: &CacheError) -> bool {
+    fn queue_deletion(&self, key: &str, cause: &CacheError) -> bool {
         if !cause.is_unavailable() || self.key(key).is_err() {
             return false;
         }
         self.connection
             .defer(Deletion::Key(self.full_key(key)), cause);
         true
+    }
+}
+
+impl Cache for RedisCache {
+    /// Clones of a view share it; every view has its own, since views with different
+    /// prefixes hold different entries.
+    fn store_id(&self) -> StoreId {
+        self.store_id
+    }
+
+    fn leases(&self) -> Option<&dyn Leases> {
+        Some(self)
+    }
+
+    fn outage(&self) -> Option<&dyn Outage> {
+        Some(self)
     }
 
     async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
@@ -220,6 +231,18 @@ impl Cache for RedisCache {
         Ok(removed > 0)
     }
 
+    async fn delete_pattern(&self, pattern: &str) -> Result<u64, CacheError> {
+        let op = Op::on_pattern("SCAN/UNLINK", ErrorCode::Delete, pattern).deletion();
+        let full_pattern = format!("{}{pattern}", self.escaped_prefix);
+        self.connection
+            .scan_and_unlink(op, &full_pattern, true)
+            .await
+            .map_err(|error| self.deferred(error, || Deletion::Pattern(full_pattern)))
+    }
+
+}
+
+impl KeyValue for RedisCache {
     async fn exists(&self, key: &str) -> Result<bool, CacheError> {
         let op = Op::on_key("EXISTS", ErrorCode::Exists, key);
         let found: u64 = self
@@ -287,15 +310,6 @@ impl Cache for RedisCache {
         Ok(())
     }
 
-    async fn delete_pattern(&self, pattern: &str) -> Result<u64, CacheError> {
-        let op = Op::on_pattern("SCAN/UNLINK", ErrorCode::Delete, pattern).deletion();
-        let full_pattern = format!("{}{pattern}", self.escaped_prefix);
-        self.connection
-            .scan_and_unlink(op, &full_pattern, true)
-            .await
-            .map_err(|error| self.deferred(error, || Deletion::Pattern(full_pattern)))
-    }
-
     async fn get_many(&self, keys: &[&str]) -> Result<HashMap<String, Option<String>>, CacheError> {
         if keys.is_empty() {
             return Ok(HashMap::new());
@@ -352,44 +366,5 @@ impl Cache for RedisCache {
                 self.connection.pipeline(op, &pipeline).await
             }
         }
-    }
-
-    async fn lookup(&self, key: &str) -> Result<Lookup, CacheError> {
-        self.lease_lookup(key).await
-    }
-
-    async fn try_lease(
-        &self,
-        key: &str,
-        lease: Duration,
-        ttl: Option<Duration>,
-        tags: &[&str],
-    ) -> Result<Lease, CacheError> {
-        self.lease_take(key, lease, ttl, tags).await
-    }
-
-    async fn set_leased(
-        &self,
-        key: &str,
-        token: &LeaseToken,
-        value: &str,
-        ttl: Option<Duration>,
-    ) -> Result<bool, CacheError> {
-        self.lease_store(key, token, value, ttl).await
-    }
-
-    async fn release_lease(&self, key: &str, token: &LeaseToken) -> Result<(), CacheError> {
-        self.lease_release(key, token).await
-    }
-
-    fn release_lease_detached(&self, key: &str, token: &LeaseToken) -> Option<DetachedRelease> {
-        let (cache, key, token) = (self.clone(), key.to_owned(), token.clone());
-        Some(Box::pin(
-            async move { cache.release_lease(&key, &token).await },
-        ))
-    }
-
-    async fn invalidate_tags(&self, tags: &[&str]) -> Result<u64, CacheError> {
-        self.tags_invalidate(tags).await
     }
 }

@@ -1,0 +1,50 @@
+//! `#[cached]`: the hit path, kept small; a miss goes on in `miss.rs`.
+
+use std::future::Future;
+
+use super::fail_open::FailOpen;
+use super::miss::miss;
+use super::options::MissOptions;
+use super::shape::ReturnKind;
+use super::site::Site;
+use crate::port::Cache;
+
+/// `#[cached]`: the value at `key`, or the body's result, loaded once per key and cache at a
+/// time in this process, under the key's lease across processes, and stored when its return
+/// kind says so. With `enabled` false (a `condition` that did not hold) the body runs and the
+/// cache is not touched.
+///
+/// A hit is one `get`. A value that does not decode (corrupt, or another type since a deploy)
+/// is a miss, and the load that follows replaces it.
+pub async fn cached<C, R, V, F>(
+    site: &'static Site,
+    cache: &C,
+    enabled: bool,
+    key: String,
+    options: MissOptions,
+    kind: ReturnKind<R, V>,
+    body: F,
+) -> R
+where
+    C: Cache,
+    F: Future<Output = R>,
+{
+    site.register();
+    if !enabled {
+        Site::count(&site.loads);
+        return body.await;
+    }
+    let mut fail = FailOpen::default();
+    if let Some(Some(raw)) = fail.keep(site, &key, "read", cache.get(&key).await) {
+        let decoded = kind.decode(&key, &raw);
+        if let Some(value) = fail.keep(site, &key, "decode", decoded) {
+            Site::count(&site.hits);
+            tracing::trace!(target: "cache_aside", function = site.function(), key, "hit");
+            return kind.rebuild(value);
+        }
+    }
+    tracing::trace!(target: "cache_aside", function = site.function(), key, "miss");
+    // Boxed: the state of a miss (single flight, the lease, waiting, storing) would otherwise
+    // make the future of every call larger, hits included.
+    Box::pin(miss(site, cache, key, options, kind, body, fail)).await
+}

@@ -1,0 +1,86 @@
+//! One call's fail-open state: what went wrong with the cache, logged once, counted, and
+//! whether the rest of the call may still use the cache.
+
+use std::sync::atomic::AtomicU64;
+
+use super::site::Site;
+use crate::error::{CacheError, ErrorCode};
+
+/// What went wrong with the cache during one call.
+pub(super) struct FailOpen {
+    /// Whether a failure was already logged: one warning per call is enough.
+    warned: bool,
+    /// False once the cache could not be reached: the rest of the call skips it rather than
+    /// wait for a second deadline.
+    reachable: bool,
+}
+
+impl Default for FailOpen {
+    fn default() -> Self {
+        FailOpen {
+            warned: false,
+            reachable: true,
+        }
+    }
+}
+
+impl FailOpen {
+    /// Whether the call may still send anything to the cache.
+    pub(super) fn usable(&self) -> bool {
+        self.reachable
+    }
+
+    /// The value of `result`, or `None` with its error recorded.
+    pub(super) fn keep<T>(
+        &mut self,
+        site: &Site,
+        key: &str,
+        what: &str,
+        result: Result<T, CacheError>,
+    ) -> Option<T> {
+        result
+            .inspect_err(|error| self.record(site, key, what, error))
+            .ok()
+    }
+
+    /// Counts `error` and logs it, the first time in this call.
+    pub(super) fn record(&mut self, site: &Site, key: &str, what: &str, error: &CacheError) {
+        // A key over the limit fails the same way on every operation.
+        if error.is_unavailable() || error.code() == ErrorCode::KeyTooLarge {
+            self.reachable = false;
+        }
+        if error.is_circuit_open() {
+            // Logged once when the breaker opened, not once per call.
+            Site::count(&site.bypassed);
+            return;
+        }
+        if error.code() == ErrorCode::ValueTooLarge {
+            Site::count(&site.oversized);
+        } else {
+            Site::count(&site.errors);
+        }
+        if !std::mem::replace(&mut self.warned, true) {
+            tracing::warn!(
+                target: "cache_aside",
+                function = site.function(),
+                code = error.code().as_str(),
+                key,
+                error = %error,
+                "cache {what} failed; the call goes on without the cache"
+            );
+        }
+    }
+}
+
+/// Counts a call once: only the first of its `count`s counts (a call is a hit or a miss,
+/// however often it goes round the miss's states).
+#[derive(Default)]
+pub(super) struct CountOnce(bool);
+
+impl CountOnce {
+    pub(super) fn count(&mut self, counter: &AtomicU64) {
+        if !std::mem::replace(&mut self.0, true) {
+            Site::count(counter);
+        }
+    }
+}

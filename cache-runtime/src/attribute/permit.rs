@@ -1,0 +1,164 @@
+//! The right to store what a load loaded: the one place where a miss stores its value or
+//! gives its lease back, on every path, cancellation and panics included.
+
+use std::time::Duration;
+
+use super::fail_open::FailOpen;
+use super::flights::Flight;
+use super::site::Site;
+use crate::lease::{LeaseToken, Leases};
+use crate::port::Cache;
+
+/// How a load may store its value.
+pub(super) enum Permit<'a> {
+    /// Under this lease: only if no invalidation removed its marker meanwhile.
+    Lease(Held<'a>),
+    /// With a plain `set`, unless an invalidation in this process overtook the load: for
+    /// caches without leases.
+    Unconditional,
+    /// Not at all: the lease could not be had (a cache failure, another caller's lease held
+    /// past the wait), so a value stored now might be stale.
+    Never,
+}
+
+/// A lease this call holds, or may hold (its `SET NX` is on its way): dropping it gives the
+/// lease back, however the call ends, unless the value was stored under it or the store said
+/// the marker is not there.
+pub(super) struct Held<'a> {
+    leases: &'a dyn Leases,
+    key: &'a str,
+    token: LeaseToken,
+    lease: Duration,
+    /// Whether the store may hold this lease's marker.
+    armed: bool,
+}
+
+impl<'a> Held<'a> {
+    /// A token for a lease on `key`, held by nobody yet.
+    pub(super) fn new(leases: &'a dyn Leases, key: &'a str, lease: Duration) -> Self {
+        Held {
+            leases,
+            key,
+            token: LeaseToken::new(),
+            lease,
+            armed: false,
+        }
+    }
+
+    pub(super) fn leases(&self) -> &'a dyn Leases {
+        self.leases
+    }
+
+    pub(super) fn token(&self) -> &LeaseToken {
+        &self.token
+    }
+
+    /// A `try_lease` with this token is about to be sent: from now on the marker may be there.
+    pub(super) fn arm(&mut self) {
+        self.armed = true;
+    }
+
+    /// The store said it holds no marker of this lease (another's lease or a value is there,
+    /// or the conditional store replaced it).
+    pub(super) fn disarm(&mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.leases.release(self.key, &self.token, self.lease);
+        }
+    }
+}
+
+/// What became of a load's value.
+pub(super) enum Stored {
+    Yes,
+    /// An invalidation came during the load: the value was not stored (or was deleted again).
+    Overtaken,
+    /// Not stored: no permit, or a cache failure (recorded).
+    No,
+}
+
+impl Permit<'_> {
+    /// Stores `raw` at `key` as the permit allows, unless `flight` was overtaken by an
+    /// invalidation in this process. A held lease that did not store is given back.
+    pub(super) async fn store<C: Cache>(
+        self,
+        site: &Site,
+        cache: &C,
+        key: &str,
+        raw: &str,
+        ttl: Option<Duration>,
+        fail: &mut FailOpen,
+        flight: &Flight,
+    ) -> Stored {
+        let stored = match self {
+            Permit::Never => Stored::No,
+            _ if flight.is_stale() => Stored::Overtaken,
+            _ if !fail.usable() => Stored::No,
+            Permit::Lease(mut held) => {
+                let written = held.leases.set_leased(key, &held.token, raw, ttl).await;
+                match fail.keep(site, key, "write", written) {
+                    Some(true) => {
+                        held.disarm();
+                        Stored::Yes
+                    }
+                    // The marker is gone: an invalidation (here or in another process), a
+                    // write or the lease's expiry removed it, so the value may predate it.
+                    Some(false) => {
+                        held.disarm();
+                        Stored::Overtaken
+                    }
+                    // Dropping `held` gives the lease back: if the store landed after all,
+                    // the release finds no marker and does nothing.
+                    None => Stored::No,
+                }
+            }
+            Permit::Unconditional => write_unless_overtaken(site, cache, key, raw, ttl, fail, flight).await,
+        };
+        if let Stored::Overtaken = stored {
+            Site::count(&site.overtaken);
+        }
+        stored
+    }
+}
+
+/// A plain write, for caches without leases. An invalidation that comes during the write may
+/// have run before the write landed: the write is then undone (or, if it timed out and may
+/// still land, its deletion is queued). Loads are marked before an invalidation deletes, so
+/// one of the two sees the other.
+async fn write_unless_overtaken<C: Cache>(
+    site: &Site,
+    cache: &C,
+    key: &str,
+    raw: &str,
+    ttl: Option<Duration>,
+    fail: &mut FailOpen,
+    flight: &Flight,
+) -> Stored {
+    let written = cache.set(key, raw, ttl).await;
+    if !flight.is_stale() {
+        return match fail.keep(site, key, "write", written) {
+            Some(()) => Stored::Yes,
+            None => Stored::No,
+        };
+    }
+    match written {
+        Ok(()) => {
+            let undone = cache.delete(key).await;
+            fail.keep(site, key, "delete of an overtaken value", undone);
+        }
+        Err(error) => {
+            if error.is_timeout()
+                && let Some(outage) = cache.outage()
+            {
+                outage.queue_deletion(key, &error);
+            }
+            fail.record(site, key, "write", &error);
+        }
+    }
+    Stored::Overtaken
+}
