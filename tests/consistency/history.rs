@@ -103,10 +103,9 @@ impl App {
                 return value;
             }
             let tag = self.tag(row);
-            let _ = self
-                .reader
-                .try_lease(&key, Duration::from_secs(10), TTL, &[&tag])
-                .await;
+            if let Some(leases) = self.reader.leases() {
+                let _ = leases.record_tags(&key, TTL, &[&tag]).await;
+            }
             let value = self.load(row, delay).await;
             store(&self.reader, &key, &value, TTL).await;
             return value;

@@ -79,7 +79,7 @@ pub fn is_closed(cache: &impl Cache) -> bool {
 }
 
 /// Waits until `cache` answers a `PING`: connected, before a fault is injected.
-pub async fn connected(cache: &impl Cache) {
+pub async fn connected(cache: &impl KeyValue) {
     eventually(RECOVERY, "the cache answering PING", || async move {
         cache.ping().await.is_ok()
     })

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use cache_aside::prelude::*;
-use cache_aside::{BreakerState, ErrorCode, RedisCache, cached, invalidate};
+use cache_aside::{BreakerState, ErrorCode, LeaseToken, RedisCache, cached, invalidate};
 
 use crate::common::{
     CALL_BOUND, OP_TIMEOUT, RECOVERY, Raw, RedisServer, connected, eventually, fast_failing, timed,
@@ -391,14 +391,18 @@ async fn a_lease_whose_reply_timed_out_is_given_back() {
     connected(&cache).await;
 
     proxy.set_mode(Mode::Latency(OP_TIMEOUT * 4));
+    let leases = cache.leases().expect("RedisCache has leases");
+    let token = LeaseToken::new();
     let (taken, _) = timed(
         OP_TIMEOUT + CALL_BOUND,
         "a lease",
-        cache.try_lease("k", LEASE, None, &[]),
+        leases.try_lease("k", &token, LEASE, None, &[]),
     )
     .await;
     let error = taken.expect_err("the reply comes after op_timeout");
     assert!(error.is_timeout(), "{error}");
+    // What `#[cached]` does when its lease attempt fails: it gives the lease back.
+    leases.release("k", &token, LEASE);
     // The delayed SET NX lands, then the release sent after it on the same connection.
     let raw = &raw;
     eventually(RECOVERY, "the marker landing", || async move {
