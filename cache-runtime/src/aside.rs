@@ -176,6 +176,7 @@ mod tests {
 
     use super::*;
     use crate::MemoryCache;
+    use crate::port::KeyValue;
 
     fn block_on<F: Future>(future: F) -> F::Output {
         tokio::runtime::Builder::new_current_thread()

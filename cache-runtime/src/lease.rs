@@ -101,7 +101,8 @@ pub trait Leases: Send + Sync {
     /// Deletes every entry recorded under any of `tags`, lease markers included, and forgets
     /// the tags; returns how many entries were deleted. It costs in proportion to the entries
     /// under the tags, not to the size of the keyspace.
-    fn invalidate_tags<'a>(&'a self, tags: &'a [&'a str]) -> BoxFuture<'a, Result<u64, CacheError>>;
+    fn invalidate_tags<'a>(&'a self, tags: &'a [&'a str])
+    -> BoxFuture<'a, Result<u64, CacheError>>;
 }
 
 /// What [`Leases::try_lease`] found at the key.
@@ -213,7 +214,10 @@ mod tests {
     fn classifies_markers_values_and_foreign_bytes() {
         let token = LeaseToken::new();
         assert_eq!(LeaseToken::classify(token.marker()), Lease::Loading(token));
-        assert_eq!(LeaseToken::classify(b"1".to_vec()), Lease::Filled("1".into()));
+        assert_eq!(
+            LeaseToken::classify(b"1".to_vec()),
+            Lease::Filled("1".into())
+        );
         assert_eq!(LeaseToken::classify(vec![0xFE, 0x01]), Lease::Foreign);
     }
 }

@@ -241,7 +241,11 @@ impl MemoryCache {
         self.store
             .entry_by_ref(self.view.full_key(key).as_ref())
             .and_compute_with(|current| {
-                Op::Put(Entry::value(value, expires_at, current.as_ref().map(|e| e.value())))
+                Op::Put(Entry::value(
+                    value,
+                    expires_at,
+                    current.as_ref().map(|e| e.value()),
+                ))
             });
     }
 
@@ -297,7 +301,9 @@ impl MemoryCache {
         let now = Instant::now();
         self.store
             .iter()
-            .filter(|(key, entry)| entry.is_live(now) && glob::matches(pattern.as_bytes(), key.as_bytes()))
+            .filter(|(key, entry)| {
+                entry.is_live(now) && glob::matches(pattern.as_bytes(), key.as_bytes())
+            })
             .map(|(key, _)| key)
             .collect()
     }

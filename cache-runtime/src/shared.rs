@@ -69,9 +69,12 @@ trait DynCache: Send + Sync {
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, CacheError>>;
     fn delete_pattern<'a>(&'a self, pattern: &'a str) -> BoxFuture<'a, Result<u64, CacheError>>;
     fn exists<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, CacheError>>;
-    fn expire<'a>(&'a self, key: &'a str, ttl: Duration) -> BoxFuture<'a, Result<bool, CacheError>>;
-    fn increment<'a>(&'a self, key: &'a str, amount: i64) -> BoxFuture<'a, Result<i64, CacheError>>;
-    fn decrement<'a>(&'a self, key: &'a str, amount: i64) -> BoxFuture<'a, Result<i64, CacheError>>;
+    fn expire<'a>(&'a self, key: &'a str, ttl: Duration)
+    -> BoxFuture<'a, Result<bool, CacheError>>;
+    fn increment<'a>(&'a self, key: &'a str, amount: i64)
+    -> BoxFuture<'a, Result<i64, CacheError>>;
+    fn decrement<'a>(&'a self, key: &'a str, amount: i64)
+    -> BoxFuture<'a, Result<i64, CacheError>>;
     fn ttl<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Duration>, CacheError>>;
     fn flush(&self) -> BoxFuture<'_, Result<(), CacheError>>;
     fn ping(&self) -> BoxFuture<'_, Result<(), CacheError>>;
@@ -116,13 +119,25 @@ impl<C: KeyValue> DynCache for C {
     fn exists<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, CacheError>> {
         Box::pin(KeyValue::exists(self, key))
     }
-    fn expire<'a>(&'a self, key: &'a str, ttl: Duration) -> BoxFuture<'a, Result<bool, CacheError>> {
+    fn expire<'a>(
+        &'a self,
+        key: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, CacheError>> {
         Box::pin(KeyValue::expire(self, key, ttl))
     }
-    fn increment<'a>(&'a self, key: &'a str, amount: i64) -> BoxFuture<'a, Result<i64, CacheError>> {
+    fn increment<'a>(
+        &'a self,
+        key: &'a str,
+        amount: i64,
+    ) -> BoxFuture<'a, Result<i64, CacheError>> {
         Box::pin(KeyValue::increment(self, key, amount))
     }
-    fn decrement<'a>(&'a self, key: &'a str, amount: i64) -> BoxFuture<'a, Result<i64, CacheError>> {
+    fn decrement<'a>(
+        &'a self,
+        key: &'a str,
+        amount: i64,
+    ) -> BoxFuture<'a, Result<i64, CacheError>> {
         Box::pin(KeyValue::decrement(self, key, amount))
     }
     fn ttl<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Duration>, CacheError>> {

@@ -77,7 +77,7 @@ async fn a_hit_is_one_get_and_a_miss_pays_for_the_lease() {
     );
     assert_eq!(miss.get("zadd"), Some(&1), "one ZADD records the tag");
     assert!(
-        miss.contains_key("eval"),
+        miss.contains_key("evalsha"),
         "the value is stored by the script"
     );
 }

@@ -109,7 +109,13 @@ where
             State::Join { stale, held, first } => {
                 let token = held.as_ref().map(Held::token);
                 match flights::join(site, store, &key, &options.tags, token, stale.as_deref()) {
-                    Role::Leader(flight) => break Load::Lead { flight, held, first },
+                    Role::Leader(flight) => {
+                        break Load::Lead {
+                            flight,
+                            held,
+                            first,
+                        };
+                    }
                     // A lease this call took while checking is not needed to wait: it goes
                     // back, and a fresh token checks the flight joined.
                     Role::Waiter(flight) => State::Wait {
@@ -120,14 +126,22 @@ where
             }
             State::Wait { flight, held } => {
                 count.count(&site.misses);
-                let held = match check(site, &key, &options, &tags, &mut fail, leases, held, &flight, &decode).await {
+                let held = match check(
+                    site, &key, &options, &tags, &mut fail, leases, held, &flight, &decode,
+                )
+                .await
+                {
                     Check::Current(held) => held,
                     Check::Filled(value) => {
                         Site::count(&site.coalesced);
                         return kind.rebuild(value);
                     }
                     Check::Stale { held, first } => {
-                        state = State::Join { stale: Some(flight), held, first };
+                        state = State::Join {
+                            stale: Some(flight),
+                            held,
+                            first,
+                        };
                         continue;
                     }
                     Check::Alone => break Load::Alone { held: None },
@@ -160,9 +174,17 @@ where
     };
     count.count(&site.misses);
     let (registration, permit) = match load {
-        Load::Lead { flight, held, first } => {
+        Load::Lead {
+            flight,
+            held,
+            first,
+        } => {
             let permit = match held {
-                Some(held) => match acquire(site, cache, &key, &options, &tags, &mut fail, held, first, decode).await {
+                Some(held) => match acquire(
+                    site, cache, &key, &options, &tags, &mut fail, held, first, decode,
+                )
+                .await
+                {
                     Acquired::Value(raw, value) => {
                         Site::count(&site.coalesced);
                         flight.publish(Outcome::Value(raw.into()));
@@ -178,13 +200,15 @@ where
             let token = held.as_ref().map(Held::token);
             let registration = flights::alone(store, &key, &options.tags, token);
             let permit = match held {
-                Some(held) => match lease_once(site, &key, &options, &tags, &mut fail, held, decode).await {
-                    Acquired::Value(_, value) => {
-                        Site::count(&site.coalesced);
-                        return kind.rebuild(value);
+                Some(held) => {
+                    match lease_once(site, &key, &options, &tags, &mut fail, held, decode).await {
+                        Acquired::Value(_, value) => {
+                            Site::count(&site.coalesced);
+                            return kind.rebuild(value);
+                        }
+                        Acquired::Load(permit) => permit,
                     }
-                    Acquired::Load(permit) => permit,
-                },
+                }
                 None => unleased(leases, &fail),
             };
             (registration, permit)
@@ -212,7 +236,15 @@ where
     // Waiters get the value before the store, so they do not wait for it.
     registration.publish(Outcome::Value(Arc::clone(&raw)));
     permit
-        .store(site, cache, &key, &raw, options.ttl, &mut fail, registration.flight())
+        .store(
+            site,
+            cache,
+            &key,
+            &raw,
+            options.ttl,
+            &mut fail,
+            registration.flight(),
+        )
         .await;
     kind.rebuild(value)
 }
@@ -354,7 +386,8 @@ async fn acquire<'a, C: Cache, V>(
             Some(lease) => lease,
             None => {
                 held.arm();
-                let lease = held.leases()
+                let lease = held
+                    .leases()
                     .try_lease(key, held.token(), options.lease, options.ttl, tags)
                     .await;
                 match fail.keep(site, key, "lease", lease) {
@@ -412,7 +445,8 @@ async fn lease_once<'a, V>(
     decode: impl Fn(&str) -> Option<V>,
 ) -> Acquired<'a, V> {
     held.arm();
-    let lease = held.leases()
+    let lease = held
+        .leases()
         .try_lease(key, held.token(), options.lease, options.ttl, tags)
         .await;
     match fail.keep(site, key, "lease", lease) {

@@ -117,7 +117,9 @@ impl Permit<'_> {
                     None => Stored::No,
                 }
             }
-            Permit::Unconditional => write_unless_overtaken(site, cache, key, raw, ttl, fail, flight).await,
+            Permit::Unconditional => {
+                write_unless_overtaken(site, cache, key, raw, ttl, fail, flight).await
+            }
         };
         if let Stored::Overtaken = stored {
             Site::count(&site.overtaken);

@@ -88,7 +88,12 @@ async fn replaced_entry_must_go<C: Cache>(
     }
     if fail.usable() || error.code() == ErrorCode::ValueTooLarge {
         let deleted = cache.delete(key).await;
-        fail.keep(site, key, "delete of the value a failed put replaces", deleted);
+        fail.keep(
+            site,
+            key,
+            "delete of the value a failed put replaces",
+            deleted,
+        );
     }
 }
 
@@ -140,7 +145,11 @@ pub async fn invalidate<C: Cache>(site: &'static Site, cache: &C, targets: &[Tar
         };
         // A refusal by an open breaker was logged when it opened; not once per call.
         let refused = error.is_circuit_open();
-        Site::count(if refused { &site.bypassed } else { &site.errors });
+        Site::count(if refused {
+            &site.bypassed
+        } else {
+            &site.errors
+        });
         if error.is_queued() {
             // The adapter replays it, and serves no read of what it covers until then.
             if !refused && !std::mem::replace(&mut warned, true) {

@@ -54,7 +54,10 @@ impl Leases for MemoryCache {
         Box::pin(std::future::ready(self.tag_existing(key, tags)))
     }
 
-    fn invalidate_tags<'a>(&'a self, tags: &'a [&'a str]) -> BoxFuture<'a, Result<u64, CacheError>> {
+    fn invalidate_tags<'a>(
+        &'a self,
+        tags: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<u64, CacheError>> {
         let mut deleted = 0;
         for &tag in tags {
             for key in self.tags.take(&self.tag_id(tag)) {
@@ -143,7 +146,9 @@ impl MemoryCache {
             .store
             .entry_by_ref(self.view.full_key(key).as_ref())
             .and_compute_with(|current| match current.map(|entry| entry.into_value()) {
-                Some(held) if held.is_live(Instant::now()) && held.lease.as_ref() == Some(token) => {
+                Some(held)
+                    if held.is_live(Instant::now()) && held.lease.as_ref() == Some(token) =>
+                {
                     Op::Put(Entry::value(value.into(), expires_at, Some(&held)))
                 }
                 _ => Op::Nop,

@@ -185,10 +185,11 @@ impl RedisCacheBuilder {
         let client = self.client().map_err(|source| {
             CacheError::new(ErrorCode::Config, self.invalid_what()).with_source(source)
         })?;
-        let prefix = self.prefix.clone();
+        let (prefix, limits) = (self.prefix.clone(), self.limits);
         Ok(RedisCache::from_parts(
             Connection::new(client, self),
             &prefix,
+            limits,
         ))
     }
 

@@ -9,9 +9,11 @@
 //! conditional store. The scripts go as `EVAL` (the server caches them by their digest), so
 //! a flushed script cache costs no extra round trip.
 
+use std::error::Error as _;
+use std::sync::OnceLock;
 use std::time::Duration;
 
-use redis::Value;
+use redis::{Cmd, FromRedisValue, RedisError, Script, Value};
 
 use super::RedisCache;
 use super::op::Op;
@@ -23,7 +25,8 @@ use crate::port::BoxFuture;
 
 /// Stores ARGV[2] at KEYS[1] (for ARGV[3] milliseconds; none when empty) if KEYS[1] still
 /// holds the marker ARGV[1]. Returns 1 if it stored.
-const STORE_IF_LEASED: &str = r"
+static STORE_IF_LEASED: Lua = Lua::new(
+    r"
     if redis.call('GET', KEYS[1]) ~= ARGV[1] then
         return 0
     end
@@ -33,15 +36,38 @@ const STORE_IF_LEASED: &str = r"
         redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
     end
     return 1
-";
+    ",
+);
 
 /// Deletes KEYS[1] if it still holds the marker ARGV[1].
-const RELEASE: &str = r"
+static RELEASE: Lua = Lua::new(
+    r"
     if redis.call('GET', KEYS[1]) == ARGV[1] then
         return redis.call('DEL', KEYS[1])
     end
     return 0
-";
+    ",
+);
+
+/// A script's text and its SHA-1 digest (computed once, by redis-rs).
+struct Lua {
+    body: &'static str,
+    digest: OnceLock<String>,
+}
+
+impl Lua {
+    const fn new(body: &'static str) -> Self {
+        Lua {
+            body,
+            digest: OnceLock::new(),
+        }
+    }
+
+    fn digest(&self) -> &str {
+        self.digest
+            .get_or_init(|| Script::new(self.body).get_hash().to_owned())
+    }
+}
 
 /// The first pause, and the longest, between two attempts to give a lease back while Redis
 /// is out of reach.
@@ -90,7 +116,10 @@ impl Leases for RedisCache {
         })
     }
 
-    fn invalidate_tags<'a>(&'a self, tags: &'a [&'a str]) -> BoxFuture<'a, Result<u64, CacheError>> {
+    fn invalidate_tags<'a>(
+        &'a self,
+        tags: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<u64, CacheError>> {
         Box::pin(self.tags_invalidate(tags))
     }
 }
@@ -113,27 +142,31 @@ impl RedisCache {
         let lease_ms = expiry::write_millis(lease, ErrorCode::Set, key)?;
         // A tag's set lives as long as any value stored under it within this lease.
         let keep_ms = lease_ms.saturating_add(expiry::record_millis(ttl));
-        let mut pipeline = redis::pipe();
-        // Each reply on its own: an error in a tag's script must not hide whether the `SET`
-        // placed the marker, which must then be given back.
-        pipeline.ignore_errors();
-        pipeline
-            .cmd("SET")
-            .arg(self.key(key)?)
+        let mut set = redis::cmd("SET");
+        set.arg(self.key(key)?)
             .arg(token.marker())
             .arg("NX")
             .arg("GET")
             .arg("PX")
             .arg(lease_ms);
+        if tags.is_empty() {
+            return match self.connection.query::<Option<Vec<u8>>>(op, &set).await {
+                Ok(held) => Ok(lease_of(held, token)),
+                Err(error) if reply_code(&error) == Some("WRONGTYPE") => Ok(Lease::Foreign),
+                Err(error) => Err(error),
+            };
+        }
+        let mut pipeline = redis::pipe();
+        // Each reply on its own: an error in a tag's script must not hide whether the `SET`
+        // placed the marker, which must then be given back.
+        pipeline.ignore_errors();
+        pipeline.add_command(set);
         self.add_to_tags(&mut pipeline, key, keep_ms, tags)?;
         let replies: Vec<Value> = self.connection.pipeline_query(op, &pipeline).await?;
         let mut replies = replies.into_iter();
         let lease = match replies.next() {
             Some(Value::Nil | Value::Okay) => Lease::Granted,
-            Some(Value::BulkString(held)) => match LeaseToken::classify(held) {
-                Lease::Loading(holder) if holder == *token => Lease::Granted,
-                lease => lease,
-            },
+            Some(Value::BulkString(held)) => lease_of(Some(held), token),
             // Another Redis type at the key: `SET ... GET` refuses to replace it.
             Some(Value::ServerError(error)) if error.code() == "WRONGTYPE" => Lease::Foreign,
             Some(Value::ServerError(error)) => return Err(op.redis_error(error.into())),
@@ -172,7 +205,7 @@ impl RedisCache {
                 .cmd("EVAL")
                 .arg(tags::ADD)
                 .arg(1)
-                .arg(TagKey::new(&self.prefix, tag))
+                .arg(TagKey::new(self.view.prefix(), tag))
                 .arg(tags::GENERATION)
                 .arg(self.key(key)?)
                 .arg(keep_ms);
@@ -189,28 +222,53 @@ impl RedisCache {
     ) -> Result<bool, CacheError> {
         // Not resent: the first may have stored, and the second would then answer "no
         // marker", reporting a stored value as not stored.
-        let op = Op::on_key("EVAL store-if-leased", ErrorCode::Set, key).not_resent();
-        self.connection.limits.check_value(key, value)?;
+        let op = Op::on_key("EVALSHA store-if-leased", ErrorCode::Set, key).not_resent();
+        self.view.limits.check_value(key, value)?;
         let ttl_ms = ttl
             .map(|ttl| expiry::write_millis(ttl, ErrorCode::Set, key))
             .transpose()?;
-        let mut cmd = redis::cmd("EVAL");
-        cmd.arg(STORE_IF_LEASED)
-            .arg(1)
-            .arg(self.key(key)?)
-            .arg(token.marker())
-            .arg(value)
-            .arg(ttl_ms.map(|ms| ms.to_string()).unwrap_or_default());
-        let stored: u8 = self.connection.query(op, &cmd).await?;
+        let key = self.key(key)?;
+        let ttl_ms = ttl_ms.map(|ms| ms.to_string()).unwrap_or_default();
+        let stored: u8 = self
+            .eval(op, &STORE_IF_LEASED, |cmd| {
+                cmd.arg(key).arg(token.marker()).arg(value).arg(&ttl_ms);
+            })
+            .await?;
         Ok(stored == 1)
     }
 
     async fn lease_release(&self, key: &str, token: &LeaseToken) -> Result<(), CacheError> {
-        let op = Op::on_key("EVAL release", ErrorCode::Delete, key);
-        let mut cmd = redis::cmd("EVAL");
-        cmd.arg(RELEASE).arg(1).arg(self.key(key)?).arg(token.marker());
-        let _: u8 = self.connection.query(op, &cmd).await?;
+        let op = Op::on_key("EVALSHA release", ErrorCode::Delete, key);
+        let key = self.key(key)?;
+        let _: u8 = self
+            .eval(op, &RELEASE, |cmd| {
+                cmd.arg(key).arg(token.marker());
+            })
+            .await?;
         Ok(())
+    }
+
+    /// Runs a one-key script as `EVALSHA`, and as `EVAL` when the server does not know it (a
+    /// fresh or restarted server, a `SCRIPT FLUSH`): one command as a rule, two after a flush.
+    /// `args` adds the key and the arguments.
+    async fn eval<T: FromRedisValue>(
+        &self,
+        op: Op<'_>,
+        script: &Lua,
+        args: impl Fn(&mut Cmd),
+    ) -> Result<T, CacheError> {
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(script.digest()).arg(1);
+        args(&mut cmd);
+        match self.connection.query(op, &cmd).await {
+            Err(error) if reply_code(&error) == Some("NOSCRIPT") => {
+                let mut cmd = redis::cmd("EVAL");
+                cmd.arg(script.body).arg(1);
+                args(&mut cmd);
+                self.connection.query(op, &cmd).await
+            }
+            result => result,
+        }
     }
 
     /// Gives `token`'s lease back on a task of the cache's own: the release deletes the key
@@ -230,6 +288,24 @@ impl RedisCache {
             }
         });
     }
+}
+
+/// What a `SET NX GET` that answered `held` means for the lease of `token`.
+fn lease_of(held: Option<Vec<u8>>, token: &LeaseToken) -> Lease {
+    match held.map(LeaseToken::classify) {
+        None => Lease::Granted,
+        // A resend that found its first attempt's marker.
+        Some(Lease::Loading(holder)) if holder == *token => Lease::Granted,
+        Some(lease) => lease,
+    }
+}
+
+/// The code of the error the server replied with (`NOSCRIPT`, `WRONGTYPE`...), if it did.
+fn reply_code(error: &CacheError) -> Option<&str> {
+    error
+        .source()
+        .and_then(|source| source.downcast_ref::<RedisError>())
+        .and_then(RedisError::code)
 }
 
 // Interim, until the adapter's own runtime lands: the caller's runtime, if any.

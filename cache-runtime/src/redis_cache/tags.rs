@@ -120,7 +120,7 @@ impl RedisCache {
         }
         let keys: Vec<Vec<u8>> = tags
             .iter()
-            .map(|tag| TagKey::new(&self.prefix, tag).bytes())
+            .map(|tag| TagKey::new(self.view.prefix(), tag).bytes())
             .collect();
         let op = Op::plain("EVAL take-tag", ErrorCode::Delete).deletion();
         self.connection

@@ -11,11 +11,13 @@ use super::key::PrefixedKey;
 use super::op::Op;
 use super::pending::Deletion;
 use crate::error::{CacheError, ErrorCode};
+use crate::expiry;
 use crate::health::Health;
 use crate::lease::{LeaseToken, Leases};
+use crate::limits::Limits;
 use crate::outage::Outage;
 use crate::port::{Cache, KeyValue, StoreId};
-use crate::{expiry, glob};
+use crate::view::View;
 
 /// A cache in Redis: the production adapter.
 ///
@@ -57,10 +59,7 @@ use crate::{expiry, glob};
 #[derive(Clone)]
 pub struct RedisCache {
     pub(super) connection: Arc<Connection>,
-    pub(super) prefix: Arc<str>,
-    pub(super) escaped_prefix: Arc<str>,
-    /// Shared by this view's clones; each view has its own.
-    pub(super) store_id: StoreId,
+    pub(super) view: View,
 }
 
 impl std::fmt::Debug for RedisCache {
@@ -76,7 +75,7 @@ impl std::fmt::Debug for RedisCache {
                     .addr()
                     .to_string(),
             )
-            .field("prefix", &self.prefix)
+            .field("prefix", &self.view.prefix())
             .field("op_timeout", &self.connection.op_timeout)
             .finish_non_exhaustive()
     }
@@ -102,12 +101,15 @@ impl RedisCache {
     /// reaches keys outside it.
     #[must_use]
     pub fn with_prefix(&self, prefix: &str) -> Self {
-        Self::from_parts(self.connection.clone(), &format!("{}{prefix}", self.prefix))
+        Self {
+            connection: Arc::clone(&self.connection),
+            view: self.view.narrowed(prefix),
+        }
     }
 
     /// The prefix this view adds to every key.
     pub fn prefix(&self) -> &str {
-        &self.prefix
+        self.view.prefix()
     }
 
     /// The deadline of each operation.
@@ -115,27 +117,25 @@ impl RedisCache {
         self.connection.op_timeout
     }
 
-    pub(super) fn from_parts(connection: Arc<Connection>, prefix: &str) -> Self {
+    pub(super) fn from_parts(connection: Arc<Connection>, prefix: &str, limits: Limits) -> Self {
         Self {
             connection,
-            prefix: prefix.into(),
-            escaped_prefix: glob::escape(prefix).into(),
-            store_id: StoreId::fresh(),
+            view: View::new(prefix, limits),
         }
     }
 
     /// `key` under this view's prefix, if it is within the size limit.
     pub(super) fn key<'a>(&'a self, key: &'a str) -> Result<PrefixedKey<'a>, CacheError> {
-        self.connection.limits.check_key(self.prefix.len(), key)?;
+        self.view.check_key(key)?;
         Ok(PrefixedKey {
-            prefix: &self.prefix,
+            prefix: self.view.prefix(),
             key,
         })
     }
 
     /// `key` under this view's prefix, as the bytes of a deletion to replay.
     pub(super) fn full_key(&self, key: &str) -> Vec<u8> {
-        [self.prefix.as_bytes(), key.as_bytes()].concat()
+        [self.view.prefix().as_bytes(), key.as_bytes()].concat()
     }
 
     /// Keeps a deletion that failed because the server is out of reach, for replay.
@@ -186,7 +186,7 @@ impl Cache for RedisCache {
     /// Clones of a view share it; every view has its own, since views with different
     /// prefixes hold different entries.
     fn store_id(&self) -> StoreId {
-        self.store_id
+        self.view.store_id()
     }
 
     fn leases(&self) -> Option<&dyn Leases> {
@@ -209,7 +209,7 @@ impl Cache for RedisCache {
 
     async fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<(), CacheError> {
         let op = Op::on_key("SET", ErrorCode::Set, key);
-        self.connection.limits.check_value(key, value)?;
+        self.view.limits.check_value(key, value)?;
         let mut cmd = redis::cmd("SET");
         cmd.arg(self.key(key)?).arg(value);
         if let Some(ttl) = ttl {
@@ -233,13 +233,12 @@ impl Cache for RedisCache {
 
     async fn delete_pattern(&self, pattern: &str) -> Result<u64, CacheError> {
         let op = Op::on_pattern("SCAN/UNLINK", ErrorCode::Delete, pattern).deletion();
-        let full_pattern = format!("{}{pattern}", self.escaped_prefix);
+        let full_pattern = self.view.full_pattern(pattern);
         self.connection
             .scan_and_unlink(op, &full_pattern, true)
             .await
             .map_err(|error| self.deferred(error, || Deletion::Pattern(full_pattern)))
     }
-
 }
 
 impl KeyValue for RedisCache {
@@ -285,7 +284,7 @@ impl KeyValue for RedisCache {
     }
 
     async fn flush(&self) -> Result<(), CacheError> {
-        if self.prefix.is_empty() {
+        if self.view.prefix().is_empty() {
             // ASYNC: the keys are gone at once for every client, but the server frees the
             // memory in the background instead of blocking for as long as that takes.
             let op = Op::plain("FLUSHDB", ErrorCode::Flush).deletion();
@@ -295,7 +294,7 @@ impl KeyValue for RedisCache {
                 .map_err(|error| self.deferred(error, || Deletion::Everything("*".to_owned())))
         } else {
             let op = Op::plain("SCAN/UNLINK", ErrorCode::Flush).deletion();
-            let everything = format!("{}*", self.escaped_prefix);
+            let everything = self.view.full_pattern("*");
             self.connection
                 .scan_and_unlink(op, &everything, false)
                 .await
@@ -344,7 +343,7 @@ impl KeyValue for RedisCache {
                 let op = Op::plain("MSET", ErrorCode::MultiSet);
                 let mut cmd = redis::cmd("MSET");
                 for &(key, value) in entries {
-                    self.connection.limits.check_value(key, value)?;
+                    self.view.limits.check_value(key, value)?;
                     cmd.arg(self.key(key)?).arg(value);
                 }
                 self.connection.query(op, &cmd).await
@@ -354,7 +353,7 @@ impl KeyValue for RedisCache {
                 let op = Op::plain("SET PX pipeline", ErrorCode::MultiSet);
                 let mut pipeline = redis::pipe();
                 for &(key, value) in entries {
-                    self.connection.limits.check_value(key, value)?;
+                    self.view.limits.check_value(key, value)?;
                     pipeline
                         .cmd("SET")
                         .arg(self.key(key)?)
