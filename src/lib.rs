@@ -15,7 +15,7 @@
 //!     Ok(User { id, name: "Ada".into() }) // the database read
 //! }
 //!
-//! #[invalidate(pattern = "user:{id}*")]
+//! #[invalidate(key = "user:{id}")]
 //! async fn rename_user(id: u64, name: &str) -> Result<(), std::io::Error> {
 //!     Ok(()) // the database write
 //! }
@@ -28,7 +28,7 @@
 //! let user = get_user(1).await?; // runs the body and stores the user
 //! let again = get_user(1).await?; // a hit
 //! assert_eq!(user, again);
-//! rename_user(1, "Grace").await?; // deletes user:1*
+//! rename_user(1, "Grace").await?; // deletes user:1
 //! # Ok(())
 //! # }
 //! ```
@@ -38,8 +38,10 @@
 //!   a miss runs the body and stores its result. Concurrent misses on one key run the body
 //!   once, also across processes, and a load that overlaps an invalidation is never stored
 //!   (see [its consistency section](macro@cached#consistency)).
-//! - [`#[invalidate]`](macro@invalidate) deletes keys, glob patterns or tags after the body
-//!   succeeds.
+//! - [`#[invalidate]`](macro@invalidate) deletes keys, the entries under tags, or the keys
+//!   matching glob patterns, after the body succeeds. A pattern matches characters, not
+//!   segments: `pattern = "user:{id}*"` for id 1 also deletes users 10, 12 and 100; write
+//!   `"user:{id}:*"`, or prefer `key` and `tags`.
 //! - [`#[cache_put]`](macro@cache_put) runs the body and writes its result.
 //!
 //! Each counts what it does; read the counters with [`stats`].
@@ -63,7 +65,7 @@
 //! })
 //! .await?;
 //! assert_eq!(name, "Ada");
-//! cache_aside::invalidate_pattern(cache, "user:2*").await?;
+//! cache_aside::invalidate_pattern(cache, "user:2:*").await?;
 //! assert!(!cache.exists("user:2:name").await?);
 //! # Ok(())
 //! # }
@@ -73,14 +75,18 @@
 //! [`Cache`] is the port: application code depends on it and on nothing else. The adapters
 //! implement it: [`MemoryCache`], the embedded default that needs no server, and
 //! `RedisCache` (feature `redis`, on by default), the production store. Your own adapter
-//! plugs in by implementing [`Cache`]. [`SharedCache`] holds any of them behind one cheap
-//! `Clone` handle.
+//! plugs in by implementing the four required methods of [`Cache`]; [`KeyValue`] adds the
+//! Redis-like operations that application code uses. Leases and tags ([`Leases`]) and
+//! deletions kept through an outage ([`Outage`]) are capabilities an adapter opts into with
+//! [`Cache::leases`] and [`Cache::outage`], and a wrapper forwards in one line each.
+//! [`SharedCache`] holds any [`KeyValue`] cache behind one cheap `Clone` handle.
 //!
 //! # Failing open
 //! The attributes and the helpers ([`get_or_load`], [`lookup`], [`store`], [`invalidate_key`],
 //! [`invalidate_pattern`]) never let a cache problem change what the caller gets: a
-//! connection error, a timeout or an undecodable value is logged with `tracing` and the
-//! loader simply runs. The [`Cache`] methods themselves return every error, classified by
+//! connection error, a timeout or an undecodable value is logged with `tracing` (target
+//! `cache_aside`: `RUST_LOG=cache_aside=warn` shows failures, `trace` every hit and miss)
+//! and the loader simply runs. The [`Cache`] methods themselves return every error, classified by
 //! [`ErrorCode`], for code that wants to decide for itself. A `RedisCache`'s circuit breaker
 //! keeps an outage from costing each call a timeout, and deletions that failed during it
 //! are replayed before anything is read again; [`Cache::health`] shows both.
@@ -96,6 +102,11 @@ pub use cache_macros::cached;
 #[doc = include_str!("../docs/invalidate.md")]
 pub use cache_macros::invalidate;
 pub use cache_runtime::*;
+
+/// The README's code blocks, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
 
 /// Brings the [`Cache`] methods into scope.
 pub mod prelude {

@@ -163,6 +163,7 @@ fn log_failure(what: &str, target: &dyn std::fmt::Display, otherwise: &str, erro
         otherwise
     };
     tracing::warn!(
+        target: "cache_aside",
         code = error.code().as_str(),
         target = %target,
         error = %error,

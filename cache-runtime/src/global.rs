@@ -46,6 +46,7 @@ pub fn global() -> &'static SharedCache {
     GLOBAL.get_or_init(|| {
         DEFAULTED.store(true, Ordering::Release);
         tracing::warn!(
+            target: "cache_aside",
             "no global cache installed with cache_aside::set_global_default; \
              using a process-local MemoryCache"
         );
