@@ -21,8 +21,9 @@ struct User {
 #[derive(Debug)]
 struct DbError;
 
-/// Reads a user; the first call per id takes 200 ms, the next ones come from the cache.
-#[cached(key = "user:{id}", ttl = 3600)]
+/// Reads a user; the first call per id takes 200 ms, the next ones come from the cache. The
+/// entry is recorded under the tag `user:{id}`, with everything else cached about the user.
+#[cached(key = "user:{id}", ttl = 3600, tags = ["user:{id}"])]
 async fn get_user(id: u64) -> Result<User, DbError> {
     tokio::time::sleep(Duration::from_millis(200)).await; // stands in for a slow query
     Ok(User {
@@ -31,10 +32,11 @@ async fn get_user(id: u64) -> Result<User, DbError> {
     })
 }
 
-/// Writes a user, then deletes every cached entry under `user:{id}`. The id is
-/// glob-escaped, so no argument can widen the pattern. A failed invalidation is logged;
-/// the write still succeeded.
-#[invalidate(pattern = "user:{id}*")]
+/// Writes a user, then deletes the user's entry and everything recorded under the user's
+/// tag. (A pattern such as `"user:{id}*"` would also delete users 10, 12 and 100 for id 1:
+/// prefer keys and tags, or end a pattern's fixed part with a separator, `"user:{id}:*"`.)
+/// A failed invalidation is logged, and kept for replay on Redis; the write still succeeded.
+#[invalidate(key = "user:{id}", tags = ["user:{id}"])]
 async fn rename_user(id: u64, name: &str) -> Result<(), DbError> {
     let _ = (id, name); // the database write
     Ok(())
