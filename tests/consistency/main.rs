@@ -16,6 +16,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod cancelled_leases;
 mod children;
 mod dead_holder;
 mod history;
