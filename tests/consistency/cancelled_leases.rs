@@ -15,7 +15,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cache_aside::prelude::*;
 use cache_aside::{MemoryCache, RedisCache, SharedCache, cached, stats_for};
 use tokio::sync::Notify;
 

@@ -16,6 +16,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod cancel_storm;
 mod cancelled_leases;
 mod children;
 mod dead_holder;
