@@ -21,5 +21,6 @@ mod cancelled_leases;
 mod children;
 mod dead_holder;
 mod history;
+mod late_reads;
 mod stampede;
 mod wire;
