@@ -20,6 +20,7 @@ mod cancel_storm;
 mod cancelled_leases;
 mod children;
 mod dead_holder;
+mod deploy_skew;
 mod history;
 mod late_reads;
 mod stampede;
