@@ -30,6 +30,7 @@ mod breaker;
 mod common;
 mod down;
 mod freeze;
+mod freeze_budget;
 mod keys;
 mod kill;
 mod outage;
