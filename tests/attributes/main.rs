@@ -27,6 +27,7 @@ mod keys;
 mod leases;
 mod methods;
 mod returns;
+mod stale_per_key;
 mod stats;
 mod tags;
 mod ttl;
