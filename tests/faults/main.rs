@@ -35,4 +35,5 @@ mod keys;
 mod kill;
 mod outage;
 mod sizes;
+mod slow_put;
 mod through_proxy;
