@@ -36,4 +36,5 @@ mod kill;
 mod outage;
 mod sizes;
 mod slow_put;
+mod tagged_wrong_type;
 mod through_proxy;
