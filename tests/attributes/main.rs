@@ -25,6 +25,7 @@ mod flight;
 mod invalidate;
 mod keys;
 mod leases;
+mod memory_tags_bounded;
 mod methods;
 mod returns;
 mod stale_per_key;
