@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use cache_aside::{MemoryCache, RedisCache, SharedCache, cached, stats_for};
 use tokio::sync::Notify;
 
+use crate::in_place::in_place;
 use crate::support::RedisServer;
-use crate::support::wait::eventually;
 
 /// The lease of every load here: a leaked one shows as a wait of seconds.
 const LEASE: Duration = Duration::from_secs(5);
@@ -98,10 +98,7 @@ async fn leader_and_waiter_aborted_together(cache: SharedCache, twin: SharedCach
     });
     // The leader is in its body; the waiter is in place once it has counted its miss
     // (the leader counted one already).
-    eventually(LIMIT, "the leader and its waiter in place", || async {
-        misses("stuck") >= before + 2
-    })
-    .await;
+    in_place(|| async { misses("stuck") >= before + 2 }).await;
     request.abort();
     let aborted = bounded(LIMIT, "the aborted request", request).await;
     assert!(

@@ -15,8 +15,8 @@ use cache_aside::{RedisCache, cached, invalidate, stats_for};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
+use crate::in_place::in_place;
 use crate::support::RedisServer;
-use crate::support::wait::eventually;
 
 const KEY: &str = "skew:row";
 const LIMIT: Duration = Duration::from_secs(10);
@@ -119,10 +119,7 @@ async fn a_load_after_an_undecodable_landed_value_is_kept_out_by_an_invalidation
         let (x, db, hold) = (x.clone(), Arc::clone(&db), Arc::clone(&hold_x));
         async move { new_read(&x, &db, Some(&hold)).await }
     });
-    eventually(LIMIT, "X waiting for Y's lease", || async {
-        new_read_misses() > before
-    })
-    .await;
+    in_place(|| async { new_read_misses() > before }).await;
 
     // Y stores its `String`; X finds it, cannot decode it, and loads (v0), held.
     hold_y.release.notify_one();

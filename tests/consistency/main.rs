@@ -22,6 +22,7 @@ mod children;
 mod dead_holder;
 mod deploy_skew;
 mod history;
+mod in_place;
 mod late_reads;
 mod stampede;
 mod wire;
