@@ -53,7 +53,7 @@ async fn task(cache: RedisCache, run: Arc<Run>, n: u64) {
     while !run.stop.load(Ordering::SeqCst) {
         step = step.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
         let id = (step >> 33) % HOT_KEYS;
-        if (step >> 40) % 8 == 0 {
+        if (step >> 40).is_multiple_of(8) {
             touch(&cache, id).await;
         } else {
             let started = Instant::now();
