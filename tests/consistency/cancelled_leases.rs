@@ -6,6 +6,8 @@
 //!   lease back, and the next caller on another handle waits the whole lease.
 //! - A call cancelled after its body finished, while its store was on the wire and did not
 //!   land (the server had forgotten the store script): today the lease stays.
+//! - A call cancelled while the `SET NX` that takes its lease was on the wire (held back by
+//!   `CLIENT PAUSE ... WRITE`), which lands afterwards: today the lease stays.
 //!
 //! The storm of random cancellations is in `cancel_storm.rs`. "Another handle" is what
 //! another process would have: a cache handle that shares no in-process state with the
@@ -20,6 +22,7 @@ use tokio::sync::Notify;
 
 use crate::in_place::in_place;
 use crate::support::RedisServer;
+use crate::support::wait::eventually;
 
 /// The lease of every load here: a leaked one shows as a wait of seconds.
 const LEASE: Duration = Duration::from_secs(5);
@@ -197,5 +200,80 @@ async fn a_call_cancelled_after_its_body_does_not_leave_its_lease() {
         "a call cancelled after its body, with its store on the wire, left its lease \
          behind: the next caller on another handle waited {waited:?} (lease {LEASE:?}, \
          bound {NEXT_CALL:?})"
+    );
+}
+
+/// How many clients the server holds back (`blocked_clients` in `INFO clients`): a client
+/// whose write waits out a `CLIENT PAUSE ... WRITE` counts.
+fn blocked_clients(server: &RedisServer) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("clients")
+        .query(&mut server.raw())
+        .expect("INFO clients");
+    info.lines()
+        .find_map(|line| line.strip_prefix("blocked_clients:"))
+        .and_then(|count| count.trim().parse().ok())
+        .expect("blocked_clients in INFO clients")
+}
+
+/// A call is cancelled while the command that takes its lease is on the wire: the server
+/// holds writes back (`CLIENT PAUSE ... WRITE`) while reads go through, so the call's reads
+/// are answered and its `SET NX` waits at the server; the call is aborted, then the server
+/// lets writes through and the lease is taken for a call that is gone. Today nobody gives
+/// it back, and the next caller waits the whole lease.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_cancelled_while_taking_its_lease_does_not_leave_it() {
+    let server = RedisServer::start();
+    let connect = || {
+        RedisCache::builder(server.url())
+            .op_timeout(Duration::from_secs(5))
+            .build()
+            .expect("the harness URL is valid")
+    };
+    let (cache, twin) = (connect(), connect());
+    let key = "taking:key";
+    // Connected, so that nothing but the call waits on the pause.
+    assert_eq!(
+        released_next(&cache, "taking:warm").await,
+        "fresh taking:warm"
+    );
+
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(10_000)
+        .arg("WRITE")
+        .query(&mut server.raw())
+        .expect("CLIENT PAUSE WRITE");
+    let gate = Arc::new(Gate::default());
+    let call = tokio::spawn({
+        let (cache, gate) = (cache.clone(), Arc::clone(&gate));
+        async move { released(&cache, key, &gate).await }
+    });
+    eventually(
+        LIMIT,
+        "the call's write held back at the server",
+        || async { blocked_clients(&server) >= 1 },
+    )
+    .await;
+    call.abort();
+    let aborted = bounded(LIMIT, "the aborted call", call).await;
+    let _: () = redis::cmd("CLIENT")
+        .arg("UNPAUSE")
+        .query(&mut server.raw())
+        .expect("CLIENT UNPAUSE");
+    assert!(
+        aborted.is_err_and(|error| error.is_cancelled()),
+        "the call was cancelled while taking its lease"
+    );
+
+    let started = Instant::now();
+    let value = bounded(LIMIT, "the next caller", released_next(&twin, key)).await;
+    let waited = started.elapsed();
+    println!("taking: the next caller on another handle waited {waited:?} (lease {LEASE:?})");
+    assert_eq!(value, "fresh taking:key");
+    assert!(
+        waited < NEXT_CALL,
+        "a call cancelled while its SET NX was on the wire left its lease behind: the next \
+         caller on another handle waited {waited:?} (lease {LEASE:?}, bound {NEXT_CALL:?})"
     );
 }
