@@ -16,8 +16,13 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod cancel_storm;
+mod cancelled_leases;
 mod children;
 mod dead_holder;
+mod deploy_skew;
 mod history;
+mod in_place;
+mod late_reads;
 mod stampede;
 mod wire;
