@@ -44,6 +44,12 @@ impl Cache for Unreachable {
         }
         self.inner.delete(key).await
     }
+    async fn delete_pattern(&self, pattern: &str) -> Result<u64, CacheError> {
+        self.inner.delete_pattern(pattern).await
+    }
+}
+
+impl KeyValue for Unreachable {
     async fn exists(&self, key: &str) -> Result<bool, CacheError> {
         self.inner.exists(key).await
     }
@@ -64,9 +70,6 @@ impl Cache for Unreachable {
     }
     async fn ping(&self) -> Result<(), CacheError> {
         self.inner.ping().await
-    }
-    async fn delete_pattern(&self, pattern: &str) -> Result<u64, CacheError> {
-        self.inner.delete_pattern(pattern).await
     }
     async fn get_many(&self, keys: &[&str]) -> Result<HashMap<String, Option<String>>, CacheError> {
         self.inner.get_many(keys).await
