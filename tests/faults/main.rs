@@ -30,6 +30,7 @@ mod breaker;
 mod common;
 mod down;
 mod freeze;
+mod idle;
 mod keys;
 mod kill;
 mod outage;

@@ -3,16 +3,18 @@
 //! scans.
 
 use std::future::Future;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Cmd, FromRedisValue, Pipeline, RedisError, ScriptInvocation};
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, Cmd, FromRedisValue, Pipeline, RedisError, ScriptInvocation};
 
 use super::RedisCacheBuilder;
+use super::background;
 use super::breaker::{self, Breaker};
-use super::op::{Op, is_broken_connection};
+use super::link::{self, Link};
+use super::op::{Op, is_broken_connection, is_connection_trouble};
 use super::pending::{Deletion, Pending};
 use super::tags;
 use crate::error::CacheError;
@@ -23,10 +25,13 @@ use crate::limits::Limits;
 /// What all views of one Redis cache share.
 pub(super) struct Connection {
     pub(super) client: redis::Client,
-    /// Made on first use because making it needs a Tokio runtime, and construction may run
-    /// outside one; dropped when the breaker opens, so that a connection the network
-    /// black-holed is not used again.
-    pub(super) manager: RwLock<Option<ConnectionManager>>,
+    /// Opened on first use, on `background`; dropped when the breaker opens, so that a
+    /// connection the network black-holed is not used again.
+    slot: RwLock<Slot>,
+    link_config: AsyncConnectionConfig,
+    next_link: AtomicU64,
+    /// The cache's own runtime, started on first use (see `background.rs`).
+    background: background::Lazy,
     pub(super) op_timeout: Duration,
     pub(super) connect_timeout: Duration,
     pub(super) scan_count: usize,
@@ -46,7 +51,13 @@ impl Connection {
         let everything = format!("{}*", glob::escape(&config.prefix));
         Arc::new_cyclic(|me| Self {
             client,
-            manager: RwLock::new(None),
+            slot: RwLock::new(Slot::Closed),
+            // Our own deadline covers the reply; a second timer per call would only cost.
+            link_config: AsyncConnectionConfig::new()
+                .set_connection_timeout(Some(config.connect_timeout))
+                .set_response_timeout(None),
+            next_link: AtomicU64::new(0),
+            background: background::Lazy::default(),
             op_timeout: config.op_timeout,
             connect_timeout: config.connect_timeout,
             scan_count: config.scan_count,
@@ -58,27 +69,102 @@ impl Connection {
         })
     }
 
-    pub(super) fn manager(&self) -> Result<ConnectionManager, RedisError> {
-        if let Some(manager) = &*self.manager.read().unwrap_or_else(PoisonError::into_inner) {
-            return Ok(manager.clone());
+    /// The open connection, or the one being opened (on the cache's own runtime, so that its
+    /// driver outlives the caller's runtime); a dead one is replaced.
+    ///
+    /// No retries: a failed attempt fails the calls waiting on it at once (they fail open),
+    /// and the next call starts a fresh attempt. Retrying with back-off would only make
+    /// callers wait.
+    pub(super) async fn link(&self) -> Result<Link, RedisError> {
+        {
+            let slot = self.slot.read().unwrap_or_else(PoisonError::into_inner);
+            if let Slot::Open(link) = &*slot
+                && !link.is_dead()
+            {
+                return Ok(link.clone());
+            }
         }
-        // No retries inside redis-rs: a failed attempt fails the calls waiting on it at once
-        // (they fail open), and the next call starts a fresh attempt. Retrying with back-off
-        // would only make callers wait.
-        let config = ConnectionManagerConfig::new()
-            .set_number_of_retries(0)
-            .set_connection_timeout(Some(self.connect_timeout))
-            // Our own deadline covers the reply; a second timer per call would only cost.
-            .set_response_timeout(None);
-        let manager = ConnectionManager::new_lazy_with_config(self.client.clone(), config)?;
-        // Two first calls may race here; the loser's manager is dropped unused.
-        let mut slot = self.manager.write().unwrap_or_else(PoisonError::into_inner);
-        Ok(slot.get_or_insert(manager).clone())
+        let mut opening = match self.opening()? {
+            Opening::Open(link) => return Ok(link),
+            Opening::Waiting(opening) => opening,
+        };
+        let opened = opening
+            .wait_for(Option::is_some)
+            .await
+            .map_err(|_| gone())?
+            .clone();
+        opened.unwrap_or_else(|| Err(gone()))
     }
 
-    /// Drops the connection: the next one made is new. Calls in flight keep theirs.
+    /// Under the slot's lock: the open connection, the attempt under way, or a new attempt.
+    fn opening(&self) -> Result<Opening, RedisError> {
+        let mut slot = self.slot.write().unwrap_or_else(PoisonError::into_inner);
+        match &*slot {
+            Slot::Open(link) if !link.is_dead() => return Ok(Opening::Open(link.clone())),
+            Slot::Opening { ready, .. } => return Ok(Opening::Waiting(ready.clone())),
+            Slot::Open(_) | Slot::Closed => {}
+        }
+        let id = self.next_link.fetch_add(1, Ordering::Relaxed);
+        let (done, ready) = tokio::sync::watch::channel(None);
+        let (client, config, connect_timeout) = (
+            self.client.clone(),
+            self.link_config.clone(),
+            self.connect_timeout,
+        );
+        let me = self.me.clone();
+        let spawned = self.background.spawn(async move {
+            let opened = link::open(&client, &config, connect_timeout, id).await;
+            if let Some(connection) = me.upgrade() {
+                connection.opened(id, &opened);
+            }
+            let _ = done.send(Some(opened));
+        });
+        if !spawned {
+            return Err(RedisError::from((
+                redis::ErrorKind::Client,
+                "no Tokio runtime to open a Redis connection on",
+            )));
+        }
+        *slot = Slot::Opening {
+            id,
+            ready: ready.clone(),
+        };
+        Ok(Opening::Waiting(ready))
+    }
+
+    /// An attempt ended: its connection is the one to use, unless the slot moved on.
+    fn opened(&self, id: u64, opened: &Result<Link, RedisError>) {
+        let mut slot = self.slot.write().unwrap_or_else(PoisonError::into_inner);
+        if matches!(&*slot, Slot::Opening { id: current, .. } if *current == id) {
+            *slot = match opened {
+                Ok(link) => Slot::Open(link.clone()),
+                Err(_) => Slot::Closed,
+            };
+        }
+    }
+
+    /// Forgets `link` after it failed: the next call opens another. Calls in flight keep it.
+    fn discard(&self, link: &Link) {
+        let mut slot = self.slot.write().unwrap_or_else(PoisonError::into_inner);
+        if matches!(&*slot, Slot::Open(open) if open.id == link.id) {
+            *slot = Slot::Closed;
+        }
+    }
+
+    /// Drops the connection, open or being opened: the next one made is new. Calls in
+    /// flight keep theirs.
     pub(super) fn drop_manager(&self) {
-        *self.manager.write().unwrap_or_else(PoisonError::into_inner) = None;
+        *self.slot.write().unwrap_or_else(PoisonError::into_inner) = Slot::Closed;
+    }
+
+    /// Runs `future` on the cache's own runtime, detached: for work that must not depend
+    /// on the caller's runtime (a lease given back from a `Drop`, say). It runs until it
+    /// ends or the last handle to the cache is dropped, whichever comes first. Outside any
+    /// runtime, if the cache's thread could not be started, it is dropped unrun.
+    pub(super) fn spawn(&self, future: impl Future<Output = ()> + Send + 'static) {
+        if !self.background.spawn(future) {
+            tracing::debug!(target: "cache_aside", "no runtime for detached cache work; dropped");
+        }
     }
 
     pub(super) fn pending(&self) -> std::sync::MutexGuard<'_, Pending> {
@@ -122,7 +208,7 @@ impl Connection {
     pub(super) async fn run<T, F>(
         &self,
         op: Op<'_>,
-        send: impl Fn(ConnectionManager) -> F,
+        send: impl Fn(MultiplexedConnection) -> F,
     ) -> Result<T, CacheError>
     where
         F: Future<Output = Result<T, RedisError>>,
@@ -149,22 +235,30 @@ impl Connection {
 
     /// Sends one round trip under the operation deadline.
     ///
-    /// A resendable command that fails because an established connection broke is sent once
-    /// more, within the same deadline: the manager has started a new connection by then, so
-    /// the first call after a server restart, or in a runtime other than the one that opened
-    /// the connection, still succeeds.
+    /// A command that fails because the connection broke is sent once more on a new one,
+    /// within the same deadline, if it never reached the server (see `link.rs`), or if it
+    /// is resendable: so the first call after the connection died while idle (a server
+    /// restart, Redis's `timeout`, `CLIENT KILL`) still succeeds.
     pub(super) async fn send<T, F>(
         &self,
         op: Op<'_>,
-        send: impl Fn(ConnectionManager) -> F,
+        send: impl Fn(MultiplexedConnection) -> F,
     ) -> Result<T, CacheError>
     where
         F: Future<Output = Result<T, RedisError>>,
     {
         let attempts = async {
-            match send(self.manager()?).await {
-                Err(error) if op.resendable && is_broken_connection(&error) => {
-                    send(self.manager()?).await
+            let link = self.link().await?;
+            let mark = link.mark();
+            match send(link.connection.clone()).await {
+                Err(error) if is_connection_trouble(&error) => {
+                    self.discard(&link);
+                    if mark.never_written() || (op.resendable && is_broken_connection(&error)) {
+                        let link = self.link().await?;
+                        send(link.connection.clone()).await
+                    } else {
+                        Err(error)
+                    }
                 }
                 result => result,
             }
@@ -181,15 +275,15 @@ impl Connection {
         op: Op<'_>,
         cmd: &Cmd,
     ) -> Result<T, CacheError> {
-        self.run(op, |mut manager| async move {
-            cmd.query_async(&mut manager).await
+        self.run(op, |mut connection| async move {
+            cmd.query_async(&mut connection).await
         })
         .await
     }
 
     pub(super) async fn pipeline(&self, op: Op<'_>, pipeline: &Pipeline) -> Result<(), CacheError> {
-        self.run(op, |mut manager| async move {
-            pipeline.query_async(&mut manager).await
+        self.run(op, |mut connection| async move {
+            pipeline.query_async(&mut connection).await
         })
         .await
     }
@@ -235,8 +329,8 @@ impl Connection {
         op: Op<'_>,
         invocation: &ScriptInvocation<'_>,
     ) -> Result<T, CacheError> {
-        self.run(op, |mut manager| async move {
-            invocation.invoke_async(&mut manager).await
+        self.run(op, |mut connection| async move {
+            invocation.invoke_async(&mut connection).await
         })
         .await
     }
@@ -247,9 +341,64 @@ impl Connection {
         op: Op<'_>,
         pipeline: &Pipeline,
     ) -> Result<T, CacheError> {
-        self.run(op, |mut manager| async move {
-            pipeline.query_async(&mut manager).await
+        self.run(op, |mut connection| async move {
+            pipeline.query_async(&mut connection).await
         })
         .await
+    }
+}
+
+/// The connection slot.
+enum Slot {
+    Closed,
+    Opening {
+        id: u64,
+        ready: tokio::sync::watch::Receiver<Option<Result<Link, RedisError>>>,
+    },
+    Open(Link),
+}
+
+enum Opening {
+    Open(Link),
+    Waiting(tokio::sync::watch::Receiver<Option<Result<Link, RedisError>>>),
+}
+
+/// The attempt to connect was dropped unfinished (its runtime is shutting down).
+fn gone() -> RedisError {
+    RedisError::from(std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use crate::RedisCache;
+
+    #[test]
+    fn dropping_the_last_handle_stops_the_cache_thread() {
+        // Nothing listens there: no connection is needed to start the thread.
+        let cache = RedisCache::new("redis://127.0.0.1:1").unwrap();
+        let view = cache.with_prefix("v:");
+        let clone = view.clone();
+        assert!(!cache.connection.background.started(), "lazy");
+        let sentinel = Arc::new(());
+        let held = sentinel.clone();
+        clone.connection.spawn(async move {
+            let _held = held;
+            std::future::pending::<()>().await;
+        });
+        assert!(cache.connection.background.started());
+        drop((cache, view));
+        assert_eq!(Arc::strong_count(&sentinel), 2, "a clone keeps it running");
+        drop(clone);
+        let start = Instant::now();
+        while Arc::strong_count(&sentinel) != 1 {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "the thread stopped with its runtime"
+            );
+            std::thread::yield_now();
+        }
     }
 }

@@ -147,11 +147,8 @@ impl RedisCache {
     /// Redis is out of reach it tries again, with growing pauses, until the lease would
     /// have expired anyway (`lease`).
     fn release_later(&self, key: &str, token: LeaseToken, lease: Duration) {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
         let (cache, key) = (self.clone(), key.to_owned());
-        runtime.spawn(async move {
+        self.connection.spawn(async move {
             let give_up = tokio::time::Instant::now() + lease;
             let mut pause = Duration::from_millis(50);
             while let Err(error) = cache.lease_release(&key, &token).await {

@@ -143,6 +143,11 @@ pub(super) fn store_unusable(error: &RedisError) -> bool {
     ) || matches!(error.code(), Some("NOAUTH" | "WRONGPASS"))
 }
 
+/// A failure after which the connection is not used again.
+pub(super) fn is_connection_trouble(error: &RedisError) -> bool {
+    error.is_unrecoverable_error() || error.is_io_error() || error.is_connection_dropped()
+}
+
 /// A connection that was up and broke, as opposed to one that could not be opened (retrying
 /// that at once would fail the same way).
 pub(super) fn is_broken_connection(error: &RedisError) -> bool {

@@ -14,19 +14,16 @@ use super::{Connection, Op};
 use crate::error::{CacheError, ErrorCode};
 
 impl Connection {
-    /// Starts the recovery task unless one is running. Needs a Tokio runtime, as every
-    /// operation does; the task ends when the breaker closes or the cache is dropped.
+    /// Starts the recovery task unless one is running. It runs on the cache's own runtime,
+    /// so it does not end with the caller's; it ends when the breaker closes or the cache is
+    /// dropped.
     pub(super) fn recover(&self) {
         if self.recovering.load(Ordering::Acquire) || self.recovering.swap(true, Ordering::AcqRel) {
             return;
         }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            // Unreachable through the adapter, whose operations run inside a runtime; the
-            // next operation tries again.
-            self.recovering.store(false, Ordering::Release);
-            return;
-        };
-        runtime.spawn(recovery(Running {
+        // If it cannot be spawned, `Running`'s drop clears the mark: the next operation
+        // tries again.
+        self.spawn(recovery(Running {
             connection: self.me.clone(),
             armed: true,
         }));
