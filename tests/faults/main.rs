@@ -26,6 +26,7 @@ mod support;
 mod proxy;
 
 mod bad_values;
+mod blocked;
 mod breaker;
 mod common;
 mod down;
@@ -34,5 +35,7 @@ mod idle;
 mod keys;
 mod kill;
 mod outage;
+mod probe;
+mod refusals;
 mod sizes;
 mod through_proxy;

@@ -15,11 +15,10 @@ use super::background;
 use super::breaker::{self, Breaker};
 use super::link::{self, Link};
 use super::op::{Op, is_broken_connection, is_connection_trouble};
-use super::pending::{Deletion, Pending};
+use super::pending::{self, Deletion, Pending, Pushed};
 use super::tags;
 use crate::error::CacheError;
-use crate::glob;
-use crate::health::Health;
+use crate::health::{BreakerState, Health};
 use crate::limits::Limits;
 
 /// What all views of one Redis cache share.
@@ -37,9 +36,12 @@ pub(super) struct Connection {
     pub(super) scan_count: usize,
     pub(super) limits: Limits,
     pub(super) breaker: Breaker,
-    /// Failed deletions. The breaker is open whenever this is not empty: both change under
-    /// its lock.
+    /// Failed deletions, waiting for replay. The breaker's "deletions wait" bit is set
+    /// whenever this is not empty: both change under its lock.
     pub(super) pending: Mutex<Pending>,
+    /// Whether a deletion refused for good (or a fold) has been logged in this episode: one
+    /// line, not one per call. Cleared when a deletion succeeds.
+    refusal_logged: AtomicBool,
     /// Whether a recovery task is running (see `recovery.rs`).
     pub(super) recovering: AtomicBool,
     /// This connection, for the recovery task, which must not keep it alive.
@@ -48,7 +50,6 @@ pub(super) struct Connection {
 
 impl Connection {
     pub(super) fn new(client: redis::Client, config: RedisCacheBuilder) -> Arc<Self> {
-        let everything = format!("{}*", glob::escape(&config.prefix));
         Arc::new_cyclic(|me| Self {
             client,
             slot: RwLock::new(Slot::Closed),
@@ -63,7 +64,8 @@ impl Connection {
             scan_count: config.scan_count,
             limits: config.limits,
             breaker: Breaker::new(config.failure_threshold, config.cool_down),
-            pending: Mutex::new(Pending::new(config.max_pending_invalidations, everything)),
+            pending: Mutex::new(Pending::new(config.max_pending_invalidations)),
+            refusal_logged: AtomicBool::new(false),
             recovering: AtomicBool::new(false),
             me: me.clone(),
         })
@@ -171,23 +173,89 @@ impl Connection {
         self.pending.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A deletion that failed because the server is out of reach: kept for replay, and the
-    /// breaker opened until it has been replayed, since the entry may still be there.
-    pub(super) fn defer(&self, deletion: Deletion, error: &CacheError) {
+    /// A deletion that failed: kept for replay if the server could not take it for now
+    /// (`error.is_unavailable()`: out of reach, a timeout, an open breaker, or a refusal that
+    /// passes such as `OOM` or `BUSY`); returns whether it was. Otherwise the server refused
+    /// it for good (`NOPERM`, say): it is counted as dropped and logged, once per episode.
+    ///
+    /// A kept deletion does not open the breaker: it keeps the keys it covers away from the
+    /// cache (see [`blocks`](Self::blocks)) and the recovery task replays it at once, then
+    /// after each cool-down while it fails.
+    pub(super) fn defer(&self, deletion: Deletion, error: &CacheError) -> bool {
+        if !error.is_unavailable() {
+            self.pending().count_dropped();
+            self.log_refusal(error, 1);
+            return false;
+        }
         {
             let mut pending = self.pending();
-            if pending.push(deletion) {
+            let first = pending.is_empty();
+            let pushed = pending.push(deletion);
+            self.breaker.set_pending(true);
+            // While the breaker is open its own line covers the episode.
+            if first && self.breaker.state() == BreakerState::Closed {
                 tracing::warn!(
-                    dropped = pending.dropped(),
-                    "too many cache deletions wait for replay: they are replaced by a \
-                     deletion of every key under the cache's prefix"
+                    target: "cache_aside",
+                    code = error.code().as_str(),
+                    error = %error,
+                    "cache deletion failed: it is kept for replay, and the keys it covers skip \
+                     the cache until it has been replayed"
                 );
             }
-            if self.breaker.open(breaker::Why::Deletion(error)) {
-                self.drop_manager();
+            if let Pushed::Folded { from, to } = pushed
+                && !self.refusal_logged.swap(true, Ordering::AcqRel)
+            {
+                tracing::warn!(
+                    target: "cache_aside",
+                    from,
+                    to,
+                    "too many cache deletions wait for replay: they are folded into fewer \
+                     patterns, which may delete more entries than were invalidated"
+                );
             }
         }
         self.recover();
+        true
+    }
+
+    /// Logs a deletion the server refused for good, once until a deletion succeeds again.
+    pub(super) fn log_refusal(&self, error: &CacheError, deletions: usize) {
+        if !self.refusal_logged.swap(true, Ordering::AcqRel) {
+            tracing::warn!(
+                target: "cache_aside",
+                code = error.code().as_str(),
+                error = %error,
+                deletions,
+                "the server refused a cache deletion for good; it is given up (counted in \
+                 `dropped_invalidations`), and the entries may be served until their TTL ends"
+            );
+        }
+    }
+
+    /// Whether a waiting deletion covers `full_key` (the view's prefix and the key): then
+    /// reads and writes of it are refused without being sent, until the deletion has been
+    /// replayed. One atomic load while nothing waits; otherwise a lock, a hash lookup, and a
+    /// match against each waiting pattern. While a tag's deletion waits every key is
+    /// covered: which keys a tag holds only Redis knows.
+    pub(super) fn blocks(&self, full_key: &[u8]) -> bool {
+        Breaker::pending_in(self.breaker.gate()) && self.pending().covers(full_key)
+    }
+
+    /// Fails at once (counted as rejected) if a waiting deletion covers `key` under
+    /// `prefix`: for operations on several keys, whose `Op` names none.
+    pub(super) fn admit_key(&self, op: Op<'_>, prefix: &str, key: &str) -> Result<(), CacheError> {
+        if Breaker::pending_in(self.breaker.gate())
+            && self.blocks(&[prefix.as_bytes(), key.as_bytes()].concat())
+        {
+            self.breaker.reject();
+            return Err(op.blocked());
+        }
+        Ok(())
+    }
+
+    /// Under the queue's lock, after it changed: the breaker's "deletions wait" bit.
+    pub(super) fn pending_changed(&self, pending: &Pending) {
+        self.breaker.set_pending(!pending.is_empty());
     }
 
     pub(super) fn health(&self) -> Health {
@@ -213,9 +281,12 @@ impl Connection {
     where
         F: Future<Output = Result<T, RedisError>>,
     {
-        if op.guarded && !self.breaker.admit(op.deletion) {
-            self.recover();
-            return Err(op.circuit_open());
+        if op.guarded {
+            // The hit path: one load, zero while the breaker is closed and nothing waits.
+            let gate = self.breaker.gate();
+            if gate != 0 {
+                self.admit(op, gate)?;
+            }
         }
         let result = self.send(op, send).await;
         match &result {
@@ -228,9 +299,29 @@ impl Connection {
                     self.recover();
                 }
             }
+            Ok(_) if op.deletion => {
+                self.breaker.succeeded();
+                if self.refusal_logged.load(Ordering::Relaxed) {
+                    self.refusal_logged.store(false, Ordering::Relaxed);
+                }
+            }
             _ => self.breaker.succeeded(),
         }
         result
+    }
+
+    /// The slow path of the gate: the breaker is open, or deletions wait.
+    fn admit(&self, op: Op<'_>, gate: u8) -> Result<(), CacheError> {
+        if !self.breaker.admit(op.deletion) {
+            self.recover();
+            return Err(op.circuit_open());
+        }
+        match (op.prefix, op.key) {
+            (Some(prefix), Some(key)) if Breaker::pending_in(gate) && !op.deletion => {
+                self.admit_key(op, prefix, key)
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Sends one round trip under the operation deadline.
@@ -309,6 +400,42 @@ impl Connection {
             if spare_tags {
                 keys.retain(|key| !tags::is_tag_key(key));
             }
+            if !keys.is_empty() {
+                let removed: u64 = self
+                    .query(op.not_resent(), redis::cmd("UNLINK").arg(&keys))
+                    .await?;
+                deleted += removed;
+            }
+            if next == 0 {
+                return Ok(deleted);
+            }
+            cursor = next;
+        }
+    }
+
+    /// Deletes the keys that any of `patterns` matches, in one `SCAN` pass over what they
+    /// share (each `Pattern` sparing tags' sets, as `delete_pattern` does).
+    pub(super) async fn scan_and_unlink_all(
+        &self,
+        op: Op<'_>,
+        patterns: &[Deletion],
+    ) -> Result<u64, CacheError> {
+        if let [Deletion::Pattern(pattern) | Deletion::Everything(pattern)] = patterns {
+            let spare_tags = matches!(patterns, [Deletion::Pattern(_)]);
+            return self.scan_and_unlink(op, pattern, spare_tags).await;
+        }
+        let matching = pending::scan_match(patterns);
+        let mut cursor: u64 = 0;
+        let mut deleted = 0;
+        loop {
+            let mut scan = redis::cmd("SCAN");
+            scan.arg(cursor);
+            if let Some(matching) = &matching {
+                scan.arg("MATCH").arg(matching);
+            }
+            scan.arg("COUNT").arg(self.scan_count);
+            let (next, mut keys): (u64, Vec<Vec<u8>>) = self.query(op, &scan).await?;
+            keys.retain(|key| pending::deletes(patterns, key));
             if !keys.is_empty() {
                 let removed: u64 = self
                     .query(op.not_resent(), redis::cmd("UNLINK").arg(&keys))

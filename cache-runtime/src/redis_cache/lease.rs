@@ -49,7 +49,7 @@ static RELEASE: LazyLock<Script> = LazyLock::new(|| {
 
 impl RedisCache {
     pub(super) async fn lease_lookup(&self, key: &str) -> Result<Lookup, CacheError> {
-        let op = Op::on_key("GET", ErrorCode::Get, key);
+        let op = Op::on_key("GET", ErrorCode::Get, key).in_view(&self.prefix);
         let value: Option<Vec<u8>> = self
             .connection
             .query(op, redis::cmd("GET").arg(self.key(key)?))
@@ -75,7 +75,9 @@ impl RedisCache {
     ) -> Result<Lease, CacheError> {
         // Not resent: a second `SET NX` after a lost reply would find our own marker and
         // answer that someone else holds the lease.
-        let op = Op::on_key("SET NX/tag", ErrorCode::Set, key).not_resent();
+        let op = Op::on_key("SET NX/tag", ErrorCode::Set, key)
+            .in_view(&self.prefix)
+            .not_resent();
         let lease_ms = expiry::write_millis(lease, ErrorCode::Set, key)?;
         // A tag's set lives as long as any value stored under it within this lease.
         let keep_ms = lease_ms.saturating_add(expiry::record_millis(ttl));
@@ -168,7 +170,7 @@ impl RedisCache {
         value: &str,
         ttl: Option<Duration>,
     ) -> Result<bool, CacheError> {
-        let op = Op::on_key("EVALSHA store-if-leased", ErrorCode::Set, key);
+        let op = Op::on_key("EVALSHA store-if-leased", ErrorCode::Set, key).in_view(&self.prefix);
         self.connection.limits.check_value(key, value)?;
         let ttl_ms = ttl
             .map(|ttl| expiry::write_millis(ttl, ErrorCode::Set, key))
