@@ -15,7 +15,9 @@ pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 #[non_exhaustive]
 pub enum ErrorCode {
     /// The store could not be reached or used: the connection was refused or broke, the
-    /// credentials were refused, or the server is still loading its data.
+    /// credentials were refused, or the server refused the command for a reason that
+    /// passes (it is loading its data, out of memory with `noeviction`, busy running a
+    /// script, a replica, ...).
     Connection,
     /// The operation did not finish within its deadline.
     Timeout,
@@ -46,7 +48,8 @@ pub enum ErrorCode {
     /// The process-wide default cache was already chosen.
     AlreadyInitialized,
     /// The operation was not sent: the cache's circuit breaker is open after repeated
-    /// connection failures, or deletions that failed are waiting to be replayed.
+    /// connection failures, or a deletion that failed and covers the operation's key is
+    /// waiting to be replayed.
     CircuitOpen,
     /// A value was longer than the cache's `max_value_size`, so it was not stored.
     ValueTooLarge,

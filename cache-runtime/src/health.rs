@@ -32,15 +32,16 @@ pub struct Health {
     pub consecutive_failures: u32,
     /// How often the breaker has opened.
     pub times_opened: u64,
-    /// Operations failed at once, without being sent, because the breaker was open.
+    /// Operations failed at once, without being sent, because the breaker was open or a
+    /// waiting deletion covered their key.
     pub rejected: u64,
     /// Deletions that failed (or were rejected) during an outage and are waiting to be
     /// replayed.
     pub pending_invalidations: usize,
     /// Waiting deletions that have been replayed successfully.
     pub replayed_invalidations: u64,
-    /// Waiting deletions folded into one deletion of everything under the prefix the cache
-    /// was built with (which every view extends), because more were waiting than the cache
-    /// keeps; and deletions the server refused to replay for good (such as `NOPERM`).
+    /// Deletions the server refused for good (such as `NOPERM`), when asked for or when
+    /// replayed: given up, so their entries may be served until their TTL ends. (Deletions
+    /// folded into wider patterns when too many wait are replayed, not dropped.)
     pub dropped_invalidations: u64,
 }

@@ -254,7 +254,7 @@ async fn the_probe_shows_as_half_open() {
 
 /// What the capturing subscriber received, as lines.
 #[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
+pub(crate) struct Captured(Arc<Mutex<Vec<u8>>>);
 
 impl Write for Captured {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
@@ -272,7 +272,7 @@ impl Captured {
     /// Installs a subscriber writing here, at `INFO` and above, as this thread's default: on
     /// a current-thread runtime every task of the test runs on this thread, and other tests'
     /// threads are not captured. It stays installed until the returned guard is dropped.
-    fn install(&self) -> impl Drop {
+    pub(crate) fn install(&self) -> impl Drop {
         let writer = self.clone();
         tracing_subscriber::fmt()
             .with_writer(move || writer.clone())
@@ -283,7 +283,7 @@ impl Captured {
     }
 
     /// The lines logged at `level` (`"WARN"`, `"INFO"`).
-    fn lines(&self, level: &str) -> Vec<String> {
+    pub(crate) fn lines(&self, level: &str) -> Vec<String> {
         let buffer = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         String::from_utf8_lossy(&buffer)
             .lines()
@@ -292,7 +292,7 @@ impl Captured {
             .collect()
     }
 
-    fn all(&self) -> String {
+    pub(crate) fn all(&self) -> String {
         let buffer = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         String::from_utf8_lossy(&buffer).into_owned()
     }

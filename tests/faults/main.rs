@@ -26,14 +26,18 @@ mod support;
 mod proxy;
 
 mod bad_values;
+mod blocked;
 mod breaker;
 mod common;
 mod down;
 mod freeze;
 mod freeze_budget;
+mod idle;
 mod keys;
 mod kill;
 mod outage;
+mod probe;
+mod refusals;
 mod sizes;
 mod slow_put;
 mod tagged_wrong_type;

@@ -1,9 +1,10 @@
 //! The circuit breaker of one Redis cache: whether operations are sent at all.
 //!
 //! The state is a few atomics, so that the check on every operation is one load while the
-//! breaker is closed. Opening and closing are decided by the connection (which also drops
-//! its connection and replays deletions); this only keeps the state, counts and logs each
-//! transition once.
+//! breaker is closed and no deletion waits: the state's byte also carries a bit for "some
+//! deletion waits for replay" (see [`Breaker::gate`]). Opening and closing are decided by
+//! the connection (which also drops its connection and replays deletions); this only keeps
+//! the state, counts and logs each transition once.
 
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
@@ -13,6 +14,10 @@ use crate::health::BreakerState;
 const CLOSED: u8 = 0;
 const OPEN: u8 = 1;
 const HALF_OPEN: u8 = 2;
+/// The bits of the breaker's own state.
+const STATE: u8 = 0b011;
+/// Set while deletions wait for replay: they keep the keys they cover from the cache.
+const PENDING: u8 = 0b100;
 
 pub(super) struct Breaker {
     state: AtomicU8,
@@ -28,10 +33,9 @@ pub(super) struct Breaker {
 
 /// Why the breaker opened, for its one log line.
 pub(super) enum Why<'a> {
-    /// `failures` connection failures or timeouts in a row; the last one.
+    /// `failures` connection failures, timeouts or passing error replies in a row; the
+    /// last one.
     Failures(u32, &'a crate::CacheError),
-    /// A deletion failed and must be replayed before anything is read.
-    Deletion(&'a crate::CacheError),
 }
 
 impl Breaker {
@@ -47,16 +51,53 @@ impl Breaker {
         }
     }
 
-    /// Whether an operation may be sent; a refusal is counted. While a probe replays the
-    /// waiting deletions, new deletions are sent too (reads and writes still are not).
+    /// Zero when the breaker is closed and no deletion waits: then every operation may be
+    /// sent. Otherwise the caller asks [`admit`](Self::admit), and the waiting deletions.
+    pub(super) fn gate(&self) -> u8 {
+        self.state.load(Ordering::Acquire)
+    }
+
+    /// Whether the `gate` has the "deletions wait" bit.
+    pub(super) fn pending_in(gate: u8) -> bool {
+        gate & PENDING != 0
+    }
+
+    /// Whether an operation may be sent as far as the breaker is concerned; a refusal is
+    /// counted. While a probe replays the waiting deletions, new deletions are sent too
+    /// (reads and writes still are not).
     pub(super) fn admit(&self, deletion: bool) -> bool {
-        if self.state.load(Ordering::Acquire) == CLOSED
+        if self.state.load(Ordering::Acquire) & STATE == CLOSED
             || (deletion && self.deletions_through.load(Ordering::Acquire))
         {
             return true;
         }
-        self.rejected.fetch_add(1, Ordering::Relaxed);
+        self.reject();
         false
+    }
+
+    /// Counts an operation refused without being sent.
+    pub(super) fn reject(&self) {
+        self.rejected.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Sets or clears the "deletions wait" bit; under the queue's lock.
+    pub(super) fn set_pending(&self, pending: bool) {
+        if pending {
+            self.state.fetch_or(PENDING, Ordering::AcqRel);
+        } else {
+            self.state.fetch_and(!PENDING, Ordering::AcqRel);
+        }
+    }
+
+    /// Moves the state from `from` to `to`, keeping the "deletions wait" bit; whether it
+    /// moved.
+    fn shift(&self, from: impl Fn(u8) -> bool, to: u8) -> Option<u8> {
+        self.state
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |gate| {
+                from(gate & STATE).then_some((gate & !STATE) | to)
+            })
+            .ok()
+            .map(|gate| gate & STATE)
     }
 
     /// The probe's `PING` was answered; see [`admit`](Self::admit).
@@ -86,32 +127,21 @@ impl Breaker {
     /// Opens the breaker; `true` for the call that opened it (which logs it), `false` if it
     /// was open already.
     pub(super) fn open(&self, why: Why<'_>) -> bool {
-        if self
-            .state
-            .compare_exchange(CLOSED, OPEN, Ordering::AcqRel, Ordering::Acquire)
-            .is_err()
-        {
+        if self.shift(|state| state == CLOSED, OPEN).is_none() {
             return false;
         }
         self.times_opened.fetch_add(1, Ordering::Relaxed);
         let cool_down = self.cool_down;
-        match why {
-            Why::Failures(failures, error) => tracing::warn!(
-                failures,
-                ?cool_down,
-                code = error.code().as_str(),
-                error = %error,
-                "cache circuit breaker opened: operations skip the cache until a probe \
-                 after the cool-down finds the server back"
-            ),
-            Why::Deletion(error) => tracing::warn!(
-                ?cool_down,
-                code = error.code().as_str(),
-                error = %error,
-                "cache deletion failed: it is kept for replay, and operations skip the cache \
-                 until it has been replayed"
-            ),
-        }
+        let Why::Failures(failures, error) = why;
+        tracing::warn!(
+            target: "cache_aside",
+            failures,
+            ?cool_down,
+            code = error.code().as_str(),
+            error = %error,
+            "cache circuit breaker opened: operations skip the cache until a probe after the \
+             cool-down finds the server back"
+        );
         true
     }
 
@@ -123,22 +153,23 @@ impl Breaker {
         } else {
             (HALF_OPEN, OPEN)
         };
-        let _ = self
-            .state
-            .compare_exchange(from, to, Ordering::AcqRel, Ordering::Acquire);
+        let _ = self.shift(|state| state == from, to);
     }
 
     /// The probe found the server back and every waiting deletion replayed.
     pub(super) fn close(&self) {
         self.consecutive_failures.store(0, Ordering::Relaxed);
         self.deletions_through.store(false, Ordering::Release);
-        if self.state.swap(CLOSED, Ordering::AcqRel) != CLOSED {
-            tracing::info!("cache circuit breaker closed: the server is back, caching resumes");
+        if self.shift(|state| state != CLOSED, CLOSED).is_some() {
+            tracing::info!(
+                target: "cache_aside",
+                "cache circuit breaker closed: the server is back, caching resumes"
+            );
         }
     }
 
     pub(super) fn state(&self) -> BreakerState {
-        match self.state.load(Ordering::Acquire) {
+        match self.state.load(Ordering::Acquire) & STATE {
             CLOSED => BreakerState::Closed,
             HALF_OPEN => BreakerState::HalfOpen,
             _ => BreakerState::Open,
@@ -187,5 +218,22 @@ mod tests {
         assert!(breaker.admit(false));
         assert_eq!((breaker.times_opened(), breaker.rejected()), (1, 4));
         assert_eq!(breaker.consecutive_failures(), 0);
+    }
+
+    #[test]
+    fn waiting_deletions_close_the_gate_not_the_breaker() {
+        let breaker = Breaker::new(1, Duration::from_secs(1));
+        assert_eq!(breaker.gate(), 0);
+        breaker.set_pending(true);
+        assert_ne!(breaker.gate(), 0);
+        assert!(Breaker::pending_in(breaker.gate()));
+        assert_eq!(breaker.state(), BreakerState::Closed);
+        assert!(breaker.admit(false), "the breaker itself lets it through");
+        let error = CacheError::new(ErrorCode::Timeout, "late");
+        assert!(breaker.open(Why::Failures(1, &error)));
+        assert!(Breaker::pending_in(breaker.gate()), "opening keeps the bit");
+        breaker.close();
+        breaker.set_pending(false);
+        assert_eq!(breaker.gate(), 0);
     }
 }

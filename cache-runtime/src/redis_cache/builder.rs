@@ -23,7 +23,7 @@ pub const DEFAULT_FAILURE_THRESHOLD: u32 = 3;
 pub const DEFAULT_COOL_DOWN: Duration = Duration::from_secs(1);
 
 /// How many failed deletions are kept for replay by default; past that, they are folded
-/// into one deletion of everything under the cache's prefix.
+/// into fewer, wider patterns (see [`RedisCacheBuilder::max_pending_invalidations`]).
 pub const DEFAULT_MAX_PENDING_INVALIDATIONS: usize = 10_000;
 
 /// Builds a [`RedisCache`]; made by [`RedisCache::builder`].
@@ -108,9 +108,14 @@ impl RedisCacheBuilder {
         self
     }
 
-    /// How many connection failures or timeouts in a row open the circuit breaker (default
-    /// [`DEFAULT_FAILURE_THRESHOLD`]; zero is raised to one). Replies that are errors, such
-    /// as `WRONGTYPE`, do not count: the server answered.
+    /// How many connection failures, timeouts or refusals that pass in a row open the
+    /// circuit breaker (default [`DEFAULT_FAILURE_THRESHOLD`]; zero is raised to one).
+    ///
+    /// A refusal that passes is an error reply that says the server cannot take commands
+    /// for now: `OOM`, `BUSY`, `LOADING`, `MISCONF`, `NOREPLICAS`, `TRYAGAIN`, `CLUSTERDOWN`,
+    /// `MASTERDOWN`, `READONLY`, and refused credentials (`NOAUTH`, `WRONGPASS`); callers see
+    /// it as [`ErrorCode::Connection`]. Other error replies, such as `WRONGTYPE` or `NOPERM`,
+    /// do not count: they are answers about that request, not an outage.
     ///
     /// While the breaker is open no operation is sent: each fails at once with
     /// [`ErrorCode::CircuitOpen`], so `#[cached]` functions run their body without waiting
@@ -133,12 +138,27 @@ impl RedisCacheBuilder {
     /// How many failed deletions are kept for replay (default
     /// [`DEFAULT_MAX_PENDING_INVALIDATIONS`], at least one).
     ///
-    /// A deletion (`delete`, `delete_pattern`, `flush`, and so every `#[invalidate]`)
-    /// that fails because the server is unreachable is kept, and the breaker opens at once:
-    /// no read is served until it has been replayed, since the entry it should have deleted
-    /// may still be there. When more are waiting than this, they are all replaced by one
-    /// deletion of every key under the cache's prefix (with no prefix, of every key in the
-    /// database): stronger, never weaker. [`Health`](crate::Health) counts both.
+    /// A deletion (`delete`, `delete_pattern`, `flush`, a tag invalidation, and so every
+    /// `#[invalidate]`) that fails because the server cannot take it for now (unreachable,
+    /// a timeout, or a refusal that passes such as `OOM` or `BUSY`; see
+    /// [`failure_threshold`](Self::failure_threshold)) is kept and replayed as soon as the
+    /// server takes it, then after each cool-down while it fails. While it waits, reads and
+    /// writes of the keys it covers fail at once with [`ErrorCode::CircuitOpen`] (so
+    /// `#[cached]` runs the body and stores nothing), since the entry it should have deleted
+    /// may still be there; every other key is served as usual. A waiting tag invalidation
+    /// covers every key: which keys a tag holds only Redis knows. A deletion the server
+    /// refuses for good (`NOPERM`, say) is given up, counted in
+    /// [`Health::dropped_invalidations`](crate::Health::dropped_invalidations) and logged
+    /// once.
+    ///
+    /// When more are waiting than this, the exact keys and the patterns waiting are folded
+    /// into the narrowest glob patterns that cover them: grouped by the longest beginning
+    /// they share (`user:1`, `user:2`, ... become `user:*`; `order:7` stays apart), so that
+    /// at most half the room is used. A fold may delete more cache entries than were
+    /// invalidated, but only keys that begin like the invalidated ones: never a bare `*`
+    /// (with or without a prefix) unless a waiting pattern was that wide itself, and never
+    /// a key outside the cache's prefix. Tag and `flush` deletions are never folded. The
+    /// waiting patterns are replayed in one `SCAN` pass, not one each.
     pub fn max_pending_invalidations(mut self, deletions: usize) -> Self {
         self.max_pending_invalidations = deletions.max(1);
         self

@@ -3,38 +3,43 @@
 //! scans.
 
 use std::future::Future;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Cmd, FromRedisValue, Pipeline, RedisError, ScriptInvocation};
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, Cmd, FromRedisValue, Pipeline, RedisError};
 
 use super::RedisCacheBuilder;
+use super::background;
 use super::breaker::{self, Breaker};
-use super::op::{Op, is_broken_connection};
-use super::pending::{Deletion, Pending};
+use super::link::{self, Link};
+use super::op::{Op, is_broken_connection, is_connection_trouble};
+use super::pending::{self, Deletion, Pending, Pushed};
 use super::tags;
 use crate::error::CacheError;
-use crate::glob;
-use crate::health::Health;
-use crate::limits::Limits;
+use crate::health::{BreakerState, Health};
 
 /// What all views of one Redis cache share.
 pub(super) struct Connection {
     pub(super) client: redis::Client,
-    /// Made on first use because making it needs a Tokio runtime, and construction may run
-    /// outside one; dropped when the breaker opens, so that a connection the network
-    /// black-holed is not used again.
-    pub(super) manager: RwLock<Option<ConnectionManager>>,
+    /// Opened on first use, on `background`; dropped when the breaker opens, so that a
+    /// connection the network black-holed is not used again.
+    slot: RwLock<Slot>,
+    link_config: AsyncConnectionConfig,
+    next_link: AtomicU64,
+    /// The cache's own runtime, started on first use (see `background.rs`).
+    background: background::Lazy,
     pub(super) op_timeout: Duration,
     pub(super) connect_timeout: Duration,
     pub(super) scan_count: usize,
-    pub(super) limits: Limits,
     pub(super) breaker: Breaker,
-    /// Failed deletions. The breaker is open whenever this is not empty: both change under
-    /// its lock.
+    /// Failed deletions, waiting for replay. The breaker's "deletions wait" bit is set
+    /// whenever this is not empty: both change under its lock.
     pub(super) pending: Mutex<Pending>,
+    /// Whether a deletion refused for good (or a fold) has been logged in this episode: one
+    /// line, not one per call. Cleared when a deletion succeeds.
+    refusal_logged: AtomicBool,
     /// Whether a recovery task is running (see `recovery.rs`).
     pub(super) recovering: AtomicBool,
     /// This connection, for the recovery task, which must not keep it alive.
@@ -43,65 +48,211 @@ pub(super) struct Connection {
 
 impl Connection {
     pub(super) fn new(client: redis::Client, config: RedisCacheBuilder) -> Arc<Self> {
-        let everything = format!("{}*", glob::escape(&config.prefix));
         Arc::new_cyclic(|me| Self {
             client,
-            manager: RwLock::new(None),
+            slot: RwLock::new(Slot::Closed),
+            // Our own deadline covers the reply; a second timer per call would only cost.
+            link_config: AsyncConnectionConfig::new()
+                .set_connection_timeout(Some(config.connect_timeout))
+                .set_response_timeout(None),
+            next_link: AtomicU64::new(0),
+            background: background::Lazy::default(),
             op_timeout: config.op_timeout,
             connect_timeout: config.connect_timeout,
             scan_count: config.scan_count,
-            limits: config.limits,
             breaker: Breaker::new(config.failure_threshold, config.cool_down),
-            pending: Mutex::new(Pending::new(config.max_pending_invalidations, everything)),
+            pending: Mutex::new(Pending::new(config.max_pending_invalidations)),
+            refusal_logged: AtomicBool::new(false),
             recovering: AtomicBool::new(false),
             me: me.clone(),
         })
     }
 
-    pub(super) fn manager(&self) -> Result<ConnectionManager, RedisError> {
-        if let Some(manager) = &*self.manager.read().unwrap_or_else(PoisonError::into_inner) {
-            return Ok(manager.clone());
+    /// The open connection, or the one being opened (on the cache's own runtime, so that its
+    /// driver outlives the caller's runtime); a dead one is replaced.
+    ///
+    /// No retries: a failed attempt fails the calls waiting on it at once (they fail open),
+    /// and the next call starts a fresh attempt. Retrying with back-off would only make
+    /// callers wait.
+    pub(super) async fn link(&self) -> Result<Link, RedisError> {
+        {
+            let slot = self.slot.read().unwrap_or_else(PoisonError::into_inner);
+            if let Slot::Open(link) = &*slot
+                && !link.is_dead()
+            {
+                return Ok(link.clone());
+            }
         }
-        // No retries inside redis-rs: a failed attempt fails the calls waiting on it at once
-        // (they fail open), and the next call starts a fresh attempt. Retrying with back-off
-        // would only make callers wait.
-        let config = ConnectionManagerConfig::new()
-            .set_number_of_retries(0)
-            .set_connection_timeout(Some(self.connect_timeout))
-            // Our own deadline covers the reply; a second timer per call would only cost.
-            .set_response_timeout(None);
-        let manager = ConnectionManager::new_lazy_with_config(self.client.clone(), config)?;
-        // Two first calls may race here; the loser's manager is dropped unused.
-        let mut slot = self.manager.write().unwrap_or_else(PoisonError::into_inner);
-        Ok(slot.get_or_insert(manager).clone())
+        let mut opening = match self.opening()? {
+            Opening::Open(link) => return Ok(link),
+            Opening::Waiting(opening) => opening,
+        };
+        let opened = opening
+            .wait_for(Option::is_some)
+            .await
+            .map_err(|_| gone())?
+            .clone();
+        opened.unwrap_or_else(|| Err(gone()))
     }
 
-    /// Drops the connection: the next one made is new. Calls in flight keep theirs.
+    /// Under the slot's lock: the open connection, the attempt under way, or a new attempt.
+    fn opening(&self) -> Result<Opening, RedisError> {
+        let mut slot = self.slot.write().unwrap_or_else(PoisonError::into_inner);
+        match &*slot {
+            Slot::Open(link) if !link.is_dead() => return Ok(Opening::Open(link.clone())),
+            Slot::Opening { ready, .. } => return Ok(Opening::Waiting(ready.clone())),
+            Slot::Open(_) | Slot::Closed => {}
+        }
+        let id = self.next_link.fetch_add(1, Ordering::Relaxed);
+        let (done, ready) = tokio::sync::watch::channel(None);
+        let (client, config, connect_timeout) = (
+            self.client.clone(),
+            self.link_config.clone(),
+            self.connect_timeout,
+        );
+        let me = self.me.clone();
+        let spawned = self.background.spawn(async move {
+            let opened = link::open(&client, &config, connect_timeout, id).await;
+            if let Some(connection) = me.upgrade() {
+                connection.opened(id, &opened);
+            }
+            let _ = done.send(Some(opened));
+        });
+        if !spawned {
+            return Err(RedisError::from((
+                redis::ErrorKind::Client,
+                "no Tokio runtime to open a Redis connection on",
+            )));
+        }
+        *slot = Slot::Opening {
+            id,
+            ready: ready.clone(),
+        };
+        Ok(Opening::Waiting(ready))
+    }
+
+    /// An attempt ended: its connection is the one to use, unless the slot moved on.
+    fn opened(&self, id: u64, opened: &Result<Link, RedisError>) {
+        let mut slot = self.slot.write().unwrap_or_else(PoisonError::into_inner);
+        if matches!(&*slot, Slot::Opening { id: current, .. } if *current == id) {
+            *slot = match opened {
+                Ok(link) => Slot::Open(link.clone()),
+                Err(_) => Slot::Closed,
+            };
+        }
+    }
+
+    /// Forgets `link` after it failed: the next call opens another. Calls in flight keep it.
+    fn discard(&self, link: &Link) {
+        let mut slot = self.slot.write().unwrap_or_else(PoisonError::into_inner);
+        if matches!(&*slot, Slot::Open(open) if open.id == link.id) {
+            *slot = Slot::Closed;
+        }
+    }
+
+    /// Drops the connection, open or being opened: the next one made is new. Calls in
+    /// flight keep theirs.
     pub(super) fn drop_manager(&self) {
-        *self.manager.write().unwrap_or_else(PoisonError::into_inner) = None;
+        *self.slot.write().unwrap_or_else(PoisonError::into_inner) = Slot::Closed;
+    }
+
+    /// Runs `future` on the cache's own runtime, detached: for work that must not depend
+    /// on the caller's runtime (a lease given back from a `Drop`, say). It runs until it
+    /// ends or the last handle to the cache is dropped, whichever comes first. Outside any
+    /// runtime, if the cache's thread could not be started, it is dropped unrun.
+    pub(super) fn spawn(&self, future: impl Future<Output = ()> + Send + 'static) {
+        if !self.background.spawn(future) {
+            tracing::debug!(target: "cache_aside", "no runtime for detached cache work; dropped");
+        }
     }
 
     pub(super) fn pending(&self) -> std::sync::MutexGuard<'_, Pending> {
         self.pending.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A deletion that failed because the server is out of reach: kept for replay, and the
-    /// breaker opened until it has been replayed, since the entry may still be there.
-    pub(super) fn defer(&self, deletion: Deletion, error: &CacheError) {
+    /// A deletion that failed: kept for replay if the server could not take it for now
+    /// (`error.is_unavailable()`: out of reach, a timeout, an open breaker, or a refusal that
+    /// passes such as `OOM` or `BUSY`); returns whether it was. Otherwise the server refused
+    /// it for good (`NOPERM`, say): it is counted as dropped and logged, once per episode.
+    ///
+    /// A kept deletion does not open the breaker: it keeps the keys it covers away from the
+    /// cache (see [`blocks`](Self::blocks)) and the recovery task replays it at once, then
+    /// after each cool-down while it fails.
+    pub(super) fn defer(&self, deletion: Deletion, error: &CacheError) -> bool {
+        if !error.is_unavailable() {
+            self.pending().count_dropped();
+            self.log_refusal(error, 1);
+            return false;
+        }
         {
             let mut pending = self.pending();
-            if pending.push(deletion) {
+            let first = pending.is_empty();
+            let pushed = pending.push(deletion);
+            self.breaker.set_pending(true);
+            // While the breaker is open its own line covers the episode.
+            if first && self.breaker.state() == BreakerState::Closed {
                 tracing::warn!(
-                    dropped = pending.dropped(),
-                    "too many cache deletions wait for replay: they are replaced by a \
-                     deletion of every key under the cache's prefix"
+                    target: "cache_aside",
+                    code = error.code().as_str(),
+                    error = %error,
+                    "cache deletion failed: it is kept for replay, and the keys it covers skip \
+                     the cache until it has been replayed"
                 );
             }
-            if self.breaker.open(breaker::Why::Deletion(error)) {
-                self.drop_manager();
+            if let Pushed::Folded { from, to } = pushed
+                && !self.refusal_logged.swap(true, Ordering::AcqRel)
+            {
+                tracing::warn!(
+                    target: "cache_aside",
+                    from,
+                    to,
+                    "too many cache deletions wait for replay: they are folded into fewer \
+                     patterns, which may delete more entries than were invalidated"
+                );
             }
         }
         self.recover();
+        true
+    }
+
+    /// Logs a deletion the server refused for good, once until a deletion succeeds again.
+    pub(super) fn log_refusal(&self, error: &CacheError, deletions: usize) {
+        if !self.refusal_logged.swap(true, Ordering::AcqRel) {
+            tracing::warn!(
+                target: "cache_aside",
+                code = error.code().as_str(),
+                error = %error,
+                deletions,
+                "the server refused a cache deletion for good; it is given up (counted in \
+                 `dropped_invalidations`), and the entries may be served until their TTL ends"
+            );
+        }
+    }
+
+    /// Whether a waiting deletion covers `full_key` (the view's prefix and the key): then
+    /// reads and writes of it are refused without being sent, until the deletion has been
+    /// replayed. One atomic load while nothing waits; otherwise a lock, a hash lookup, and a
+    /// match against each waiting pattern. While a tag's deletion waits every key is
+    /// covered: which keys a tag holds only Redis knows.
+    pub(super) fn blocks(&self, full_key: &[u8]) -> bool {
+        Breaker::pending_in(self.breaker.gate()) && self.pending().covers(full_key)
+    }
+
+    /// Fails at once (counted as rejected) if a waiting deletion covers `key` under
+    /// `prefix`: for operations on several keys, whose `Op` names none.
+    pub(super) fn admit_key(&self, op: Op<'_>, prefix: &str, key: &str) -> Result<(), CacheError> {
+        if Breaker::pending_in(self.breaker.gate())
+            && self.blocks(&[prefix.as_bytes(), key.as_bytes()].concat())
+        {
+            self.breaker.reject();
+            return Err(op.blocked());
+        }
+        Ok(())
+    }
+
+    /// Under the queue's lock, after it changed: the breaker's "deletions wait" bit.
+    pub(super) fn pending_changed(&self, pending: &Pending) {
+        self.breaker.set_pending(!pending.is_empty());
     }
 
     pub(super) fn health(&self) -> Health {
@@ -122,14 +273,17 @@ impl Connection {
     pub(super) async fn run<T, F>(
         &self,
         op: Op<'_>,
-        send: impl Fn(ConnectionManager) -> F,
+        send: impl Fn(MultiplexedConnection) -> F,
     ) -> Result<T, CacheError>
     where
         F: Future<Output = Result<T, RedisError>>,
     {
-        if op.guarded && !self.breaker.admit(op.deletion) {
-            self.recover();
-            return Err(op.circuit_open());
+        if op.guarded {
+            // The hit path: one load, zero while the breaker is closed and nothing waits.
+            let gate = self.breaker.gate();
+            if gate != 0 {
+                self.admit(op, gate)?;
+            }
         }
         let result = self.send(op, send).await;
         match &result {
@@ -142,29 +296,57 @@ impl Connection {
                     self.recover();
                 }
             }
+            Ok(_) if op.deletion => {
+                self.breaker.succeeded();
+                if self.refusal_logged.load(Ordering::Relaxed) {
+                    self.refusal_logged.store(false, Ordering::Relaxed);
+                }
+            }
             _ => self.breaker.succeeded(),
         }
         result
     }
 
+    /// The slow path of the gate: the breaker is open, or deletions wait.
+    fn admit(&self, op: Op<'_>, gate: u8) -> Result<(), CacheError> {
+        if !self.breaker.admit(op.deletion) {
+            self.recover();
+            return Err(op.circuit_open());
+        }
+        match (op.prefix, op.key) {
+            (Some(prefix), Some(key)) if Breaker::pending_in(gate) && !op.deletion => {
+                self.admit_key(op, prefix, key)
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Sends one round trip under the operation deadline.
     ///
-    /// A resendable command that fails because an established connection broke is sent once
-    /// more, within the same deadline: the manager has started a new connection by then, so
-    /// the first call after a server restart, or in a runtime other than the one that opened
-    /// the connection, still succeeds.
+    /// A command that fails because the connection broke is sent once more on a new one,
+    /// within the same deadline, if it never reached the server (see `link.rs`), or if it
+    /// is resendable: so the first call after the connection died while idle (a server
+    /// restart, Redis's `timeout`, `CLIENT KILL`) still succeeds.
     pub(super) async fn send<T, F>(
         &self,
         op: Op<'_>,
-        send: impl Fn(ConnectionManager) -> F,
+        send: impl Fn(MultiplexedConnection) -> F,
     ) -> Result<T, CacheError>
     where
         F: Future<Output = Result<T, RedisError>>,
     {
         let attempts = async {
-            match send(self.manager()?).await {
-                Err(error) if op.resendable && is_broken_connection(&error) => {
-                    send(self.manager()?).await
+            let link = self.link().await?;
+            let mark = link.mark();
+            match send(link.connection.clone()).await {
+                Err(error) if is_connection_trouble(&error) => {
+                    self.discard(&link);
+                    if mark.never_written() || (op.resendable && is_broken_connection(&error)) {
+                        let link = self.link().await?;
+                        send(link.connection.clone()).await
+                    } else {
+                        Err(error)
+                    }
                 }
                 result => result,
             }
@@ -181,15 +363,15 @@ impl Connection {
         op: Op<'_>,
         cmd: &Cmd,
     ) -> Result<T, CacheError> {
-        self.run(op, |mut manager| async move {
-            cmd.query_async(&mut manager).await
+        self.run(op, |mut connection| async move {
+            cmd.query_async(&mut connection).await
         })
         .await
     }
 
     pub(super) async fn pipeline(&self, op: Op<'_>, pipeline: &Pipeline) -> Result<(), CacheError> {
-        self.run(op, |mut manager| async move {
-            pipeline.query_async(&mut manager).await
+        self.run(op, |mut connection| async move {
+            pipeline.query_async(&mut connection).await
         })
         .await
     }
@@ -228,17 +410,40 @@ impl Connection {
         }
     }
 
-    /// Runs a script under the operation deadline: `EVALSHA`, then on `NOSCRIPT` (a fresh
-    /// or restarted server) `SCRIPT LOAD` and `EVALSHA` again, as redis-rs does.
-    pub(super) async fn invoke<T: FromRedisValue>(
+    /// Deletes the keys that any of `patterns` matches, in one `SCAN` pass over what they
+    /// share (each `Pattern` sparing tags' sets, as `delete_pattern` does).
+    pub(super) async fn scan_and_unlink_all(
         &self,
         op: Op<'_>,
-        invocation: &ScriptInvocation<'_>,
-    ) -> Result<T, CacheError> {
-        self.run(op, |mut manager| async move {
-            invocation.invoke_async(&mut manager).await
-        })
-        .await
+        patterns: &[Deletion],
+    ) -> Result<u64, CacheError> {
+        if let [Deletion::Pattern(pattern) | Deletion::Everything(pattern)] = patterns {
+            let spare_tags = matches!(patterns, [Deletion::Pattern(_)]);
+            return self.scan_and_unlink(op, pattern, spare_tags).await;
+        }
+        let matching = pending::scan_match(patterns);
+        let mut cursor: u64 = 0;
+        let mut deleted = 0;
+        loop {
+            let mut scan = redis::cmd("SCAN");
+            scan.arg(cursor);
+            if let Some(matching) = &matching {
+                scan.arg("MATCH").arg(matching);
+            }
+            scan.arg("COUNT").arg(self.scan_count);
+            let (next, mut keys): (u64, Vec<Vec<u8>>) = self.query(op, &scan).await?;
+            keys.retain(|key| pending::deletes(patterns, key));
+            if !keys.is_empty() {
+                let removed: u64 = self
+                    .query(op.not_resent(), redis::cmd("UNLINK").arg(&keys))
+                    .await?;
+                deleted += removed;
+            }
+            if next == 0 {
+                return Ok(deleted);
+            }
+            cursor = next;
+        }
     }
 
     /// A pipeline whose replies are wanted, under the operation deadline.
@@ -247,9 +452,64 @@ impl Connection {
         op: Op<'_>,
         pipeline: &Pipeline,
     ) -> Result<T, CacheError> {
-        self.run(op, |mut manager| async move {
-            pipeline.query_async(&mut manager).await
+        self.run(op, |mut connection| async move {
+            pipeline.query_async(&mut connection).await
         })
         .await
+    }
+}
+
+/// The connection slot.
+enum Slot {
+    Closed,
+    Opening {
+        id: u64,
+        ready: tokio::sync::watch::Receiver<Option<Result<Link, RedisError>>>,
+    },
+    Open(Link),
+}
+
+enum Opening {
+    Open(Link),
+    Waiting(tokio::sync::watch::Receiver<Option<Result<Link, RedisError>>>),
+}
+
+/// The attempt to connect was dropped unfinished (its runtime is shutting down).
+fn gone() -> RedisError {
+    RedisError::from(std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use crate::RedisCache;
+
+    #[test]
+    fn dropping_the_last_handle_stops_the_cache_thread() {
+        // Nothing listens there: no connection is needed to start the thread.
+        let cache = RedisCache::new("redis://127.0.0.1:1").unwrap();
+        let view = cache.with_prefix("v:");
+        let clone = view.clone();
+        assert!(!cache.connection.background.started(), "lazy");
+        let sentinel = Arc::new(());
+        let held = sentinel.clone();
+        clone.connection.spawn(async move {
+            let _held = held;
+            std::future::pending::<()>().await;
+        });
+        assert!(cache.connection.background.started());
+        drop((cache, view));
+        assert_eq!(Arc::strong_count(&sentinel), 2, "a clone keeps it running");
+        drop(clone);
+        let start = Instant::now();
+        while Arc::strong_count(&sentinel) != 1 {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "the thread stopped with its runtime"
+            );
+            std::thread::yield_now();
+        }
     }
 }

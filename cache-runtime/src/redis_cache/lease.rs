@@ -109,7 +109,7 @@ impl Leases for RedisCache {
             if tags.is_empty() {
                 return Ok(());
             }
-            let op = Op::on_key("EVAL tag-add", ErrorCode::Set, key);
+            let op = Op::on_key("EVAL tag-add", ErrorCode::Set, key).in_view(self.view.prefix());
             let mut pipeline = redis::pipe();
             self.add_to_tags(&mut pipeline, key, expiry::record_millis(ttl), tags)?;
             self.connection.pipeline(op, &pipeline).await
@@ -138,7 +138,7 @@ impl RedisCache {
     ) -> Result<Lease, CacheError> {
         // Resendable: a second `SET NX GET` after a lost reply finds the caller's own marker,
         // which the caller reads as granted.
-        let op = Op::on_key("SET NX GET/tag", ErrorCode::Set, key);
+        let op = Op::on_key("SET NX GET/tag", ErrorCode::Set, key).in_view(self.view.prefix());
         let lease_ms = expiry::write_millis(lease, ErrorCode::Set, key)?;
         // A tag's set lives as long as any value stored under it within this lease.
         let keep_ms = lease_ms.saturating_add(expiry::record_millis(ttl));
@@ -222,7 +222,9 @@ impl RedisCache {
     ) -> Result<bool, CacheError> {
         // Not resent: the first may have stored, and the second would then answer "no
         // marker", reporting a stored value as not stored.
-        let op = Op::on_key("EVALSHA store-if-leased", ErrorCode::Set, key).not_resent();
+        let op = Op::on_key("EVALSHA store-if-leased", ErrorCode::Set, key)
+            .in_view(self.view.prefix())
+            .not_resent();
         self.view.limits.check_value(key, value)?;
         let ttl_ms = ttl
             .map(|ttl| expiry::write_millis(ttl, ErrorCode::Set, key))
@@ -238,7 +240,7 @@ impl RedisCache {
     }
 
     async fn lease_release(&self, key: &str, token: &LeaseToken) -> Result<(), CacheError> {
-        let op = Op::on_key("EVALSHA release", ErrorCode::Delete, key);
+        let op = Op::on_key("EVALSHA release", ErrorCode::Delete, key).in_view(self.view.prefix());
         let key = self.key(key)?;
         let _: u8 = self
             .eval(op, &RELEASE, |cmd| {
@@ -306,13 +308,4 @@ fn reply_code(error: &CacheError) -> Option<&str> {
         .source()
         .and_then(|source| source.downcast_ref::<RedisError>())
         .and_then(RedisError::code)
-}
-
-// Interim, until the adapter's own runtime lands: the caller's runtime, if any.
-impl super::Connection {
-    pub(super) fn spawn(&self, future: impl std::future::Future<Output = ()> + Send + 'static) {
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(future);
-        }
-    }
 }

@@ -1,11 +1,13 @@
 //! The Redis adapter: one lazily opened, shared, auto-reconnecting multiplexed connection,
 //! and a deadline on every operation.
 
+mod background;
 mod breaker;
 mod builder;
 mod connection;
 mod key;
 mod lease;
+mod link;
 mod op;
 mod pending;
 mod recovery;

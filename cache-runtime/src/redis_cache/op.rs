@@ -21,6 +21,9 @@ pub(super) struct Op<'a> {
     pub(super) guarded: bool,
     /// Whether it deletes: deletions are sent again as soon as a probe reaches the server.
     pub(super) deletion: bool,
+    /// The prefix of the view `key` is under: with it, a read or write of a key that a
+    /// waiting deletion covers is refused before it is sent (see `Connection::blocks`).
+    pub(super) prefix: Option<&'a str>,
 }
 
 impl<'a> Op<'a> {
@@ -47,6 +50,16 @@ impl<'a> Op<'a> {
             resendable: true,
             guarded: true,
             deletion: false,
+            prefix: None,
+        }
+    }
+
+    /// For an operation on `key` under the view's `prefix` that reads or writes it: refused
+    /// while a waiting deletion covers the key.
+    pub(super) fn in_view(self, prefix: &'a str) -> Self {
+        Self {
+            prefix: Some(prefix),
+            ..self
         }
     }
 
@@ -86,15 +99,16 @@ impl<'a> Op<'a> {
         error
     }
 
-    /// Classifies a redis-rs error: connection trouble and deadlines first, since that is what
-    /// callers act on, then the operation's own code.
+    /// Classifies a redis-rs error: connection trouble, deadlines and refusals that pass
+    /// first, since that is what callers act on (all but deadlines as
+    /// [`ErrorCode::Connection`]), then the operation's own code for refusals that do not.
     pub(super) fn redis_error(self, source: RedisError) -> CacheError {
         let code = if source.is_timeout() {
             ErrorCode::Timeout
         } else if source.is_io_error()
             || source.is_connection_dropped()
             || source.is_connection_refusal()
-            || store_unusable(&source)
+            || is_passing_refusal(&source)
         {
             ErrorCode::Connection
         } else {
@@ -115,6 +129,17 @@ impl<'a> Op<'a> {
         self.error(self.code, "stored value is not valid UTF-8".to_owned())
     }
 
+    /// Not sent: a deletion waiting for replay covers the key.
+    pub(super) fn blocked(self) -> CacheError {
+        self.error(
+            ErrorCode::CircuitOpen,
+            format!(
+                "{} not sent: a deletion covering this key waits for replay",
+                self.command
+            ),
+        )
+    }
+
     pub(super) fn circuit_open(self) -> CacheError {
         self.error(
             ErrorCode::CircuitOpen,
@@ -127,11 +152,34 @@ impl<'a> Op<'a> {
     }
 }
 
-/// Replies that say the server cannot be used at all, whatever the command: wrong or missing
-/// credentials, a server still loading its data, a replica without its primary, or a replica
-/// reached instead of the primary (after a failover, until DNS or the proxy catches up).
-pub(super) fn store_unusable(error: &RedisError) -> bool {
+/// Error replies that say the server cannot take commands for now, whatever the command,
+/// and will again without anyone changing the request: they are treated like an unreachable
+/// server (a deletion is kept for replay, and they count towards opening the breaker).
+///
+/// - `OOM` (`maxmemory` reached with `noeviction`), `BUSY` (a script or function runs too
+///   long), `LOADING` (the data set is being loaded), `MISCONF` (writes stopped after a
+///   failed save), `NOREPLICAS` (too few replicas for a write).
+/// - `TRYAGAIN`, `CLUSTERDOWN`, `MASTERDOWN`, `READONLY` (a replica reached instead of the
+///   primary, after a failover until DNS or the proxy catches up).
+/// - `NOAUTH`, `WRONGPASS` and a failed handshake: wrong or missing credentials make the
+///   whole server unusable, like a refused connection. They do not pass by themselves, but
+///   every command fails the same way, so the breaker opens (one log line) and deletions
+///   are kept for when the credentials are fixed rather than lost.
+///
+/// Everything else the server answers with is permanent for that request: `NOPERM` (an
+/// ACL forbids the command or key), `ERR` (an unknown command, wrong arguments),
+/// `WRONGTYPE` (an answer about one key, not an outage), `CROSSSLOT`, `EXECABORT`.
+pub(super) fn is_passing_refusal(error: &RedisError) -> bool {
     use redis::{ErrorKind, ServerErrorKind};
+    // A pipeline's refusals come as one error, with no code of its own when the kind of
+    // the first is unknown to redis-rs (`OOM`, `BUSY`): it passes if any of them does.
+    if error.clone().into_server_errors().is_some_and(|errors| {
+        errors
+            .iter()
+            .any(|(_, error)| is_passing_code(error.code()))
+    }) {
+        return true;
+    }
     matches!(
         error.kind(),
         ErrorKind::AuthenticationFailed
@@ -139,8 +187,32 @@ pub(super) fn store_unusable(error: &RedisError) -> bool {
                 ServerErrorKind::BusyLoading
                     | ServerErrorKind::MasterDown
                     | ServerErrorKind::ReadOnly
+                    | ServerErrorKind::TryAgain
+                    | ServerErrorKind::ClusterDown
             )
-    ) || matches!(error.code(), Some("NOAUTH" | "WRONGPASS"))
+    ) || error.code().is_some_and(is_passing_code)
+}
+
+fn is_passing_code(code: &str) -> bool {
+    matches!(
+        code,
+        "OOM"
+            | "BUSY"
+            | "LOADING"
+            | "MISCONF"
+            | "NOREPLICAS"
+            | "TRYAGAIN"
+            | "CLUSTERDOWN"
+            | "MASTERDOWN"
+            | "READONLY"
+            | "NOAUTH"
+            | "WRONGPASS"
+    )
+}
+
+/// A failure after which the connection is not used again.
+pub(super) fn is_connection_trouble(error: &RedisError) -> bool {
+    error.is_unrecoverable_error() || error.is_io_error() || error.is_connection_dropped()
 }
 
 /// A connection that was up and broke, as opposed to one that could not be opened (retrying

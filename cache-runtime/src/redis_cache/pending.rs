@@ -1,7 +1,21 @@
-//! Deletions that failed during an outage, kept for replay: an invalidation must not be
-//! lost because Redis was down when it was asked for.
+//! Deletions that failed while the server could not take them, kept for replay: an
+//! invalidation must not be lost because Redis was down, busy or full when it was asked for.
+//!
+//! While a deletion waits, the keys it covers are kept away from the cache (see
+//! [`Pending::covers`]); every other key works as usual.
+//!
+//! # Folding
+//! The queue holds at most `capacity` deletions. Past that, the exact keys waiting (and the
+//! patterns) are folded into the narrowest glob patterns that cover them: grouped by their
+//! longest shared beginning, each group becomes `escaped(beginning) + "*"`. A fold may so
+//! delete more cache entries than were invalidated, but never a key outside what the
+//! waiting deletions themselves could reach through their beginnings, and never with a bare
+//! `*` unless a waiting pattern was that wide itself. Deletions of tags and of everything
+//! under a prefix (`flush`) are never folded.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashMap;
+
+use crate::glob;
 
 /// One deletion to replay, with the prefix already applied.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -20,126 +34,267 @@ pub(super) enum Deletion {
 /// How many keys one replayed `UNLINK` deletes at most.
 const KEYS_PER_UNLINK: usize = 512;
 
-/// The waiting deletions, oldest first, each once.
+/// The waiting deletions, each once, with the sequence number of the last time it was
+/// asked for: a replay removes it only if it was not asked for again meanwhile.
 pub(super) struct Pending {
-    deletions: VecDeque<Deletion>,
-    /// The same deletions, so that one invalidated again and again waits once.
-    waiting: HashSet<Deletion>,
+    keys: HashMap<Vec<u8>, u64>,
+    /// `Pattern`s and `Everything`s.
+    patterns: HashMap<Deletion, u64>,
+    tags: HashMap<Vec<u8>, u64>,
     capacity: usize,
-    /// The pattern for every key of the cache (its builder's prefix, which every view
-    /// extends), used when too many are waiting.
-    everything: String,
-    /// Whether `deletions` is just `everything`: later ones are covered by it.
-    folded: bool,
-    /// Bumped when the queue is replaced, so that a replay does not remove the wrong entry.
-    generation: u64,
+    sequence: u64,
     replayed: u64,
     dropped: u64,
 }
 
-/// The deletions at the front of the queue that one replay step does: a run of keys (one
-/// `UNLINK`), or one pattern.
+/// What one replay step does: a run of keys (one `UNLINK`), every waiting pattern (one
+/// `SCAN` pass), and every waiting tag.
+#[derive(Debug, Default)]
 pub(super) struct Batch {
-    pub(super) deletions: Vec<Deletion>,
-    generation: u64,
+    pub(super) keys: Vec<Vec<u8>>,
+    pub(super) patterns: Vec<Deletion>,
+    pub(super) tags: Vec<Vec<u8>>,
+    sequences: Vec<u64>,
+}
+
+impl Batch {
+    pub(super) fn len(&self) -> usize {
+        self.sequences.len()
+    }
+
+    fn deletions(&self) -> impl Iterator<Item = (Deletion, u64)> + '_ {
+        let keys = self.keys.iter().cloned().map(Deletion::Key);
+        let tags = self.tags.iter().cloned().map(Deletion::Tag);
+        keys.chain(self.patterns.iter().cloned())
+            .chain(tags)
+            .zip(self.sequences.iter().copied())
+    }
+}
+
+/// What [`Pending::push`] did, for a log line.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Pushed {
+    /// Kept, or already waiting.
+    Kept,
+    /// Kept, and the queue was folded to stay within its capacity: `from` deletions into
+    /// `to`.
+    Folded { from: usize, to: usize },
 }
 
 impl Pending {
-    pub(super) fn new(capacity: usize, everything: String) -> Self {
+    pub(super) fn new(capacity: usize) -> Self {
         Pending {
-            deletions: VecDeque::new(),
-            waiting: HashSet::new(),
-            capacity,
-            everything,
-            folded: false,
-            generation: 0,
+            keys: HashMap::new(),
+            patterns: HashMap::new(),
+            tags: HashMap::new(),
+            capacity: capacity.max(1),
+            sequence: 0,
             replayed: 0,
             dropped: 0,
         }
     }
 
-    /// Keeps `deletion`, unless the same one is already waiting. Past the capacity, replaces
-    /// every waiting one (and later ones, until replayed) with a deletion of everything,
-    /// counting them as dropped. Returns whether this folded the queue, for a log line.
-    pub(super) fn push(&mut self, deletion: Deletion) -> bool {
-        if self.folded {
-            self.dropped += 1;
-            return false;
+    /// Keeps `deletion` (once, however often it is asked for); folds the queue if it grew
+    /// past its capacity.
+    pub(super) fn push(&mut self, deletion: Deletion) -> Pushed {
+        self.sequence += 1;
+        let sequence = self.sequence;
+        match deletion {
+            Deletion::Key(key) => {
+                if self.covered_by_pattern(&key) {
+                    // A waiting pattern deletes it anyway.
+                    return Pushed::Kept;
+                }
+                self.keys.insert(key, sequence);
+            }
+            Deletion::Tag(tag) => {
+                self.tags.insert(tag, sequence);
+            }
+            pattern => {
+                self.patterns.insert(pattern, sequence);
+            }
         }
-        if self.waiting.contains(&deletion) {
-            return false;
+        if self.len() <= self.capacity {
+            return Pushed::Kept;
         }
-        if self.deletions.len() < self.capacity {
-            self.waiting.insert(deletion.clone());
-            self.deletions.push_back(deletion);
-            return false;
+        let from = self.len();
+        self.fold();
+        Pushed::Folded {
+            from,
+            to: self.len(),
         }
-        self.dropped += self.deletions.len() as u64 + 1;
-        self.deletions.clear();
-        self.waiting.clear();
-        self.deletions
-            .push_back(Deletion::Everything(self.everything.clone()));
-        self.folded = true;
-        self.generation += 1;
-        true
     }
 
-    /// The next deletions to replay, to hand back to [`done`](Self::done).
-    pub(super) fn next(&self) -> Option<Batch> {
-        let first = self.deletions.front()?;
-        let deletions = match first {
-            Deletion::Pattern(_) | Deletion::Everything(_) | Deletion::Tag(_) => {
-                vec![first.clone()]
+    fn covered_by_pattern(&self, key: &[u8]) -> bool {
+        self.patterns.keys().any(|deletion| match deletion {
+            Deletion::Pattern(pattern) | Deletion::Everything(pattern) => {
+                glob::matches(pattern.as_bytes(), key)
             }
-            Deletion::Key(_) => self
-                .deletions
-                .iter()
-                .take(KEYS_PER_UNLINK)
-                .take_while(|deletion| matches!(deletion, Deletion::Key(_)))
-                .cloned()
-                .collect(),
-        };
-        Some(Batch {
-            deletions,
-            generation: self.generation,
+            _ => false,
         })
     }
 
-    /// The deletions of `batch` have been replayed.
-    pub(super) fn done(&mut self, batch: &Batch) {
-        if batch.generation != self.generation {
-            // Folded meanwhile: the front is now the deletion of everything, still to do.
-            return;
-        }
-        for deletion in &batch.deletions {
-            // Only the recovery task removes entries, so the front is the batch; checked
-            // all the same, since removing one not replayed would lose it.
-            if self.deletions.front() == Some(deletion) {
-                self.deletions.pop_front();
-                self.waiting.remove(deletion);
-                self.replayed += 1;
+    /// Folds the keys and patterns waiting into fewer patterns: grouped by the first `n`
+    /// characters of their literal beginnings, for the largest `n` that leaves at most half
+    /// the room (`n` at least 1, so never into a bare `*`).
+    fn fold(&mut self) {
+        let room = self
+            .capacity
+            .saturating_sub(self.tags.len())
+            .saturating_sub(self.everything_count())
+            / 2;
+        let room = room.max(1);
+        let mut items: Vec<Foldable> = Vec::new();
+        let mut kept_keys = HashMap::new();
+        for (key, sequence) in self.keys.drain() {
+            match String::from_utf8(key) {
+                Ok(key) => items.push(Foldable::key(key, sequence)),
+                // Not from the port (whose keys are text): kept as it is.
+                Err(error) => {
+                    kept_keys.insert(error.into_bytes(), sequence);
+                }
             }
         }
-        if self.deletions.is_empty() {
-            self.folded = false;
+        self.keys = kept_keys;
+        let patterns: Vec<(Deletion, u64)> = self
+            .patterns
+            .iter()
+            .filter(|(deletion, _)| matches!(deletion, Deletion::Pattern(_)))
+            .map(|(deletion, sequence)| (deletion.clone(), *sequence))
+            .collect();
+        for (deletion, sequence) in patterns {
+            if let Deletion::Pattern(pattern) = &deletion {
+                self.patterns.remove(&deletion);
+                items.push(Foldable::pattern(pattern.clone(), sequence));
+            }
         }
+        // Groups only grow in number with `n`: the largest `n` within the room, by bisection
+        // (`n = 1` if even that makes too many: a fold never goes wider than one character).
+        let (mut fits, mut too_many) = (
+            1,
+            items.iter().map(|item| item.chars).max().unwrap_or(1) + 1,
+        );
+        while fits + 1 < too_many {
+            let n = fits + (too_many - fits) / 2;
+            if group_count(&items, n) <= room {
+                fits = n;
+            } else {
+                too_many = n;
+            }
+        }
+        let chosen = fits;
+        for group in groups(items, chosen) {
+            match <[Foldable; 1]>::try_from(group) {
+                Ok([single]) => match single.exact {
+                    true => {
+                        self.keys
+                            .insert(single.beginning.into_bytes(), single.sequence);
+                    }
+                    false => {
+                        self.patterns
+                            .insert(Deletion::Pattern(single.original), single.sequence);
+                    }
+                },
+                Err(group) => {
+                    let sequence = group.iter().map(|item| item.sequence).max().unwrap_or(0);
+                    let beginning = common_beginning(group.iter().map(|item| &*item.beginning));
+                    let pattern = format!("{}*", glob::escape(beginning));
+                    self.patterns.insert(Deletion::Pattern(pattern), sequence);
+                }
+            }
+        }
+        // A key now covered by a new pattern need not wait on its own.
+        let patterns: Vec<String> = self
+            .patterns
+            .keys()
+            .filter_map(|deletion| match deletion {
+                Deletion::Pattern(pattern) | Deletion::Everything(pattern) => Some(pattern.clone()),
+                _ => None,
+            })
+            .collect();
+        self.keys.retain(|key, _| {
+            !patterns
+                .iter()
+                .any(|pattern| glob::matches(pattern.as_bytes(), key))
+        });
+    }
+
+    fn everything_count(&self) -> usize {
+        self.patterns
+            .keys()
+            .filter(|deletion| matches!(deletion, Deletion::Everything(_)))
+            .count()
+    }
+
+    /// Whether a read or write of `full_key` must wait for a deletion: one of the key, of a
+    /// pattern matching it, or of any tag (whose members only Redis knows).
+    pub(super) fn covers(&self, full_key: &[u8]) -> bool {
+        !self.tags.is_empty()
+            || self.keys.contains_key(full_key)
+            || self
+                .patterns
+                .keys()
+                .any(|deletion| deletes(std::slice::from_ref(deletion), full_key))
+    }
+
+    /// The next deletions to replay, to hand back to [`done`](Self::done): up to
+    /// `KEYS_PER_UNLINK` keys, every pattern and every tag.
+    pub(super) fn next(&self) -> Option<Batch> {
+        if self.is_empty() {
+            return None;
+        }
+        let mut batch = Batch::default();
+        for (key, sequence) in self.keys.iter().take(KEYS_PER_UNLINK) {
+            batch.keys.push(key.clone());
+            batch.sequences.push(*sequence);
+        }
+        for (pattern, sequence) in &self.patterns {
+            batch.patterns.push(pattern.clone());
+            batch.sequences.push(*sequence);
+        }
+        for (tag, sequence) in &self.tags {
+            batch.tags.push(tag.clone());
+            batch.sequences.push(*sequence);
+        }
+        Some(batch)
+    }
+
+    /// The deletions of `batch` have been replayed: each is removed unless it was asked for
+    /// again since the batch was taken (then it waits for the next replay). Returns how many
+    /// were removed.
+    pub(super) fn done(&mut self, batch: &Batch) -> u64 {
+        let mut removed = 0;
+        for (deletion, sequence) in batch.deletions() {
+            let gone = match &deletion {
+                Deletion::Key(key) => remove_if(&mut self.keys, key, sequence),
+                Deletion::Tag(tag) => remove_if(&mut self.tags, tag, sequence),
+                pattern => remove_if(&mut self.patterns, pattern, sequence),
+            };
+            removed += u64::from(gone);
+        }
+        self.replayed += removed;
+        removed
     }
 
     /// Gives up the deletions of `batch` (the server refuses them for good), counting them
     /// as dropped.
     pub(super) fn give_up(&mut self, batch: &Batch) {
-        let replayed = self.replayed;
-        self.done(batch);
-        self.dropped += self.replayed - replayed;
-        self.replayed = replayed;
+        let removed = self.done(batch);
+        self.replayed -= removed;
+        self.dropped += removed;
+    }
+
+    /// A deletion refused for good when first asked for, never queued.
+    pub(super) fn count_dropped(&mut self) {
+        self.dropped += 1;
     }
 
     pub(super) fn is_empty(&self) -> bool {
-        self.deletions.is_empty()
+        self.len() == 0
     }
 
     pub(super) fn len(&self) -> usize {
-        self.deletions.len()
+        self.keys.len() + self.patterns.len() + self.tags.len()
     }
 
     pub(super) fn replayed(&self) -> u64 {
@@ -151,6 +306,148 @@ impl Pending {
     }
 }
 
+/// What one `SCAN` for all of `patterns` asks the server to match: the literal beginning
+/// they share, escaped, plus `*`; `None` (no `MATCH`) if they share none.
+pub(super) fn scan_match(patterns: &[Deletion]) -> Option<String> {
+    let beginnings: Vec<String> = patterns
+        .iter()
+        .map(|deletion| match deletion {
+            Deletion::Pattern(pattern) | Deletion::Everything(pattern) => {
+                literal_beginning(pattern)
+            }
+            _ => String::new(),
+        })
+        .collect();
+    let shared = common_beginning(beginnings.iter().map(String::as_str));
+    (!shared.is_empty()).then(|| format!("{}*", glob::escape(shared)))
+}
+
+/// Whether the replay of `patterns` deletes `key`.
+pub(super) fn deletes(patterns: &[Deletion], key: &[u8]) -> bool {
+    patterns.iter().any(|deletion| match deletion {
+        Deletion::Pattern(pattern) => {
+            !super::tags::is_tag_key(key) && glob::matches(pattern.as_bytes(), key)
+        }
+        Deletion::Everything(pattern) => glob::matches(pattern.as_bytes(), key),
+        _ => false,
+    })
+}
+
+fn remove_if<K: std::hash::Hash + Eq>(map: &mut HashMap<K, u64>, key: &K, sequence: u64) -> bool {
+    if map.get(key) == Some(&sequence) {
+        map.remove(key);
+        true
+    } else {
+        false
+    }
+}
+
+/// A key or a pattern, by the literal beginning every key it deletes starts with.
+struct Foldable {
+    /// The key itself, or a pattern's characters before its first wildcard (unescaped).
+    beginning: String,
+    chars: usize,
+    /// A key (exactly `beginning`), not a pattern.
+    exact: bool,
+    original: String,
+    sequence: u64,
+}
+
+impl Foldable {
+    fn key(key: String, sequence: u64) -> Self {
+        Self {
+            chars: key.chars().count(),
+            beginning: key.clone(),
+            exact: true,
+            original: key,
+            sequence,
+        }
+    }
+
+    fn pattern(pattern: String, sequence: u64) -> Self {
+        let beginning = literal_beginning(&pattern);
+        Self {
+            chars: beginning.chars().count(),
+            beginning,
+            exact: false,
+            original: pattern,
+            sequence,
+        }
+    }
+
+    /// The group it falls in when grouping by `n` characters: its first `n`; an item
+    /// shorter than that (or a pattern as wide as `*`) is a group of its own kind.
+    fn group(&self, n: usize) -> &str {
+        match self.beginning.char_indices().nth(n) {
+            Some((end, _)) => &self.beginning[..end],
+            None => &self.beginning,
+        }
+    }
+}
+
+/// The characters every key matching `pattern` starts with: up to its first `*`, `?` or
+/// `[`, with escapes resolved.
+fn literal_beginning(pattern: &str) -> String {
+    let mut beginning = String::new();
+    let mut chars = pattern.chars();
+    while let Some(ch) = chars.next() {
+        match ch {
+            '*' | '?' | '[' => break,
+            '\\' => match chars.next() {
+                Some(escaped) => beginning.push(escaped),
+                // A trailing `\` matches itself.
+                None => beginning.push('\\'),
+            },
+            ch => beginning.push(ch),
+        }
+    }
+    beginning
+}
+
+fn group_count(items: &[Foldable], n: usize) -> usize {
+    let mut seen: Vec<&str> = items.iter().map(|item| item.group(n)).collect();
+    seen.sort_unstable();
+    seen.dedup();
+    seen.len()
+}
+
+/// `items` grouped by their first `n` characters; an item with an empty beginning (a
+/// pattern such as `*x`) stays alone, so that a fold never makes a bare `*`.
+fn groups(items: Vec<Foldable>, n: usize) -> Vec<Vec<Foldable>> {
+    let mut by_group: HashMap<String, Vec<Foldable>> = HashMap::new();
+    let mut alone = Vec::new();
+    for item in items {
+        if item.beginning.is_empty() {
+            alone.push(vec![item]);
+        } else {
+            by_group
+                .entry(item.group(n).to_owned())
+                .or_default()
+                .push(item);
+        }
+    }
+    by_group.into_values().chain(alone).collect()
+}
+
+/// The longest beginning all of `texts` share, on a character boundary.
+fn common_beginning<'a>(mut texts: impl Iterator<Item = &'a str>) -> &'a str {
+    let Some(first) = texts.next() else {
+        return "";
+    };
+    let mut end = first.len();
+    for text in texts {
+        end = first[..end]
+            .char_indices()
+            .zip(text.chars())
+            .find(|((_, a), b)| a != b)
+            .map_or(end.min(text.len()), |((at, _), _)| at);
+        while !first.is_char_boundary(end) {
+            end -= 1;
+        }
+    }
+    &first[..end]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,73 +456,168 @@ mod tests {
         Deletion::Key(name.as_bytes().to_vec())
     }
 
-    #[test]
-    fn replays_runs_of_keys_then_patterns_in_order() {
-        let mut pending = Pending::new(8, "app:*".into());
-        pending.push(key("a"));
-        pending.push(key("b"));
-        pending.push(Deletion::Pattern("p*".into()));
-        pending.push(key("c"));
+    fn pattern(pattern: &str) -> Deletion {
+        Deletion::Pattern(pattern.to_owned())
+    }
+
+    fn replay_all(pending: &mut Pending) -> Batch {
         let batch = pending.next().unwrap();
-        assert_eq!(batch.deletions, [key("a"), key("b")]);
         pending.done(&batch);
-        let batch = pending.next().unwrap();
-        assert_eq!(batch.deletions, [Deletion::Pattern("p*".into())]);
-        pending.done(&batch);
-        assert_eq!(pending.next().unwrap().deletions, [key("c")]);
-        assert_eq!((pending.len(), pending.replayed()), (1, 3));
+        batch
     }
 
     #[test]
-    fn a_deletion_asked_for_again_waits_once() {
-        let mut pending = Pending::new(2, "app:*".into());
+    fn one_batch_holds_keys_every_pattern_and_every_tag() {
+        let mut pending = Pending::new(8);
+        pending.push(key("a"));
+        pending.push(key("b"));
+        pending.push(pattern("p*"));
+        pending.push(Deletion::Tag(b"t".to_vec()));
+        let batch = pending.next().unwrap();
+        let mut keys = batch.keys.clone();
+        keys.sort();
+        assert_eq!(keys, [b"a".to_vec(), b"b".to_vec()]);
+        assert_eq!(batch.patterns, [pattern("p*")]);
+        assert_eq!(batch.tags, [b"t".to_vec()]);
+        assert_eq!(pending.done(&batch), 4);
+        assert!(pending.is_empty());
+        assert_eq!(pending.replayed(), 4);
+    }
+
+    #[test]
+    fn a_deletion_asked_for_again_waits_once_and_again_after_a_replay_started() {
+        let mut pending = Pending::new(2);
         for _ in 0..5 {
             pending.push(key("hot"));
         }
-        pending.push(key("other"));
-        assert_eq!(pending.len(), 2);
-        assert_eq!(pending.dropped(), 0, "nothing folded");
-        let batch = pending.next().unwrap();
-        pending.done(&batch);
-        pending.push(key("hot"));
-        assert_eq!(pending.len(), 1, "waits again once replayed");
-    }
-
-    #[test]
-    fn overflow_folds_into_everything_and_counts_the_dropped() {
-        let mut pending = Pending::new(2, "app:*".into());
-        assert!(!pending.push(key("a")));
-        assert!(!pending.push(key("b")));
-        assert!(pending.push(key("c")));
-        assert!(!pending.push(key("d")), "covered by the fold");
         assert_eq!(pending.len(), 1);
+        let batch = pending.next().unwrap();
+        pending.push(key("hot"));
+        pending.done(&batch);
         assert_eq!(
-            pending.next().unwrap().deletions,
-            [Deletion::Everything("app:*".into())]
+            pending.len(),
+            1,
+            "asked for during the replay: replayed again"
         );
-        assert_eq!(pending.dropped(), 4);
+        replay_all(&mut pending);
+        assert!(pending.is_empty());
     }
 
     #[test]
-    fn a_fold_during_a_replay_is_not_lost() {
-        let mut pending = Pending::new(1, "*".into());
-        pending.push(key("a"));
+    fn a_key_under_a_waiting_pattern_is_not_kept_twice() {
+        let mut pending = Pending::new(8);
+        pending.push(pattern("user:*"));
+        pending.push(key("user:1"));
+        assert_eq!(pending.len(), 1);
+    }
+
+    #[test]
+    fn overflow_folds_keys_into_the_narrowest_patterns_never_a_bare_star() {
+        let mut pending = Pending::new(5);
+        for id in 0..20 {
+            pending.push(key(&format!("user:{id}")));
+        }
+        assert!(pending.len() <= 5, "{}", pending.len());
         let batch = pending.next().unwrap();
-        pending.push(key("b"));
-        pending.done(&batch);
-        assert_eq!(
-            pending.next().unwrap().deletions,
-            [Deletion::Everything("*".into())]
+        assert!(batch.keys.is_empty(), "{batch:?}");
+        assert_eq!(batch.patterns, [pattern("user:*")]);
+        for id in 0..20 {
+            assert!(pending.covers(format!("user:{id}").as_bytes()));
+        }
+        assert!(
+            !pending.covers(b"session:1"),
+            "nothing outside what was invalidated"
         );
+        assert!(!pending.covers(b"users"));
+        assert_eq!(pending.dropped(), 0, "widened, not dropped");
+        assert_eq!(pending.done(&batch), 1);
+        assert!(pending.is_empty());
+    }
+
+    #[test]
+    fn overflow_keeps_unrelated_groups_apart() {
+        let mut pending = Pending::new(4);
+        for id in 0..3 {
+            pending.push(key(&format!("user:{id}")));
+            pending.push(key(&format!("order:{id}")));
+        }
+        let batch = pending.next().unwrap();
+        let mut patterns = batch.patterns.clone();
+        patterns.sort_by_key(|deletion| format!("{deletion:?}"));
+        assert_eq!(patterns, [pattern("order:*"), pattern("user:*")]);
+        assert!(!pending.covers(b"session:1"));
+    }
+
+    #[test]
+    fn keys_with_nothing_in_common_fold_by_their_first_character_not_into_star() {
+        let mut pending = Pending::new(2);
+        for name in ["apple", "avocado", "banana", "blueberry", "cherry"] {
+            pending.push(key(name));
+        }
+        for name in ["apple", "avocado", "banana", "blueberry", "cherry"] {
+            assert!(pending.covers(name.as_bytes()), "{name}");
+        }
+        let batch = pending.next().unwrap();
+        assert!(
+            batch.patterns.iter().all(|p| p != &pattern("*")),
+            "{batch:?}"
+        );
+        assert!(!pending.covers(b"date"));
+    }
+
+    #[test]
+    fn patterns_fold_by_their_literal_beginning_and_escapes_are_kept() {
+        let mut pending = Pending::new(2);
+        pending.push(pattern("user:1:*"));
+        pending.push(pattern("user:2:*"));
+        pending.push(pattern("user:3:?x"));
+        pending.push(key("a*b:1"));
+        pending.push(key("a*b:2"));
+        assert!(pending.covers(b"user:3:yx"));
+        assert!(pending.covers(b"a*b:1"));
+        assert!(pending.covers(b"a*b:2"));
+        assert!(!pending.covers(b"aXb:1"), "the `*` in a key stays literal");
+        assert!(!pending.covers(b"session"));
+    }
+
+    #[test]
+    fn tags_block_every_key_patterns_spare_tag_sets() {
+        let mut pending = Pending::new(8);
+        pending.push(pattern("*"));
+        assert!(pending.covers(b"anything"));
+        assert!(!pending.covers(b"p\xFFcache-aside:tag:t"));
+        let mut pending = Pending::new(8);
+        pending.push(Deletion::Tag(b"p\xFFcache-aside:tag:t".to_vec()));
+        assert!(pending.covers(b"anything"));
+    }
+
+    #[test]
+    fn one_scan_matches_what_every_pattern_shares() {
+        let patterns = [pattern("app:user:*"), pattern("app:order:1?")];
+        assert_eq!(scan_match(&patterns).as_deref(), Some("app:*"));
+        assert!(deletes(&patterns, b"app:order:12"));
+        assert!(!deletes(&patterns, b"app:order:123"));
+        assert!(!deletes(&[pattern("app:*")], b"app:\xFFcache-aside:tag:t"));
+        let everything = Deletion::Everything("app:*".into());
+        assert!(deletes(&[everything], b"app:\xFFcache-aside:tag:t"));
+        assert_eq!(scan_match(&[pattern("a*"), pattern("b*")]), None);
+        assert_eq!(scan_match(&[pattern("a\\*b*")]).as_deref(), Some("a\\*b*"));
     }
 
     #[test]
     fn given_up_deletions_count_as_dropped() {
-        let mut pending = Pending::new(4, "*".into());
+        let mut pending = Pending::new(4);
         pending.push(key("a"));
         let batch = pending.next().unwrap();
         pending.give_up(&batch);
         assert!(pending.is_empty());
         assert_eq!((pending.replayed(), pending.dropped()), (0, 1));
+    }
+
+    #[test]
+    fn common_beginnings_stop_at_a_character_boundary() {
+        assert_eq!(common_beginning(["user:1", "user:2"].into_iter()), "user:");
+        assert_eq!(common_beginning(["é1", "è2"].into_iter()), "");
+        assert_eq!(common_beginning(["ab", "abc"].into_iter()), "ab");
     }
 }

@@ -1,43 +1,51 @@
-//! Closing the circuit breaker again: one background task per cache waits out the
-//! cool-down, probes the server on a new connection, replays the deletions that failed,
-//! and only then lets operations through.
+//! Catching up: one background task per cache (on the cache's own runtime) replays the
+//! deletions that failed and closes the circuit breaker again.
+//!
+//! - While the breaker is closed, waiting deletions are replayed at once, and again after
+//!   each cool-down while the replay fails.
+//! - While it is open, the task waits out the cool-down, probes the server with `PING` on a
+//!   new connection (never one whose connect may have failed during the outage), replays
+//!   the waiting deletions, and only then lets operations through.
 //!
 //! The probe is the task's own `PING`, not a caller's operation, so no caller ever waits on
-//! a server that may still be gone, and no read is served before the waiting deletions are
-//! done.
+//! a server that may still be gone, and no read of a key a waiting deletion covers is served
+//! before that deletion is done.
 
 use std::sync::Weak;
 use std::sync::atomic::Ordering;
 
-use super::pending::{Batch, Deletion};
+use super::pending::Batch;
 use super::{Connection, Op};
 use crate::error::{CacheError, ErrorCode};
+use crate::health::BreakerState;
 
 impl Connection {
-    /// Starts the recovery task unless one is running. Needs a Tokio runtime, as every
-    /// operation does; the task ends when the breaker closes or the cache is dropped.
+    /// Starts the recovery task unless one is running. It runs on the cache's own runtime,
+    /// so it does not end with the caller's; it ends once the breaker is closed with no
+    /// deletion waiting, or when the cache is dropped.
     pub(super) fn recover(&self) {
         if self.recovering.load(Ordering::Acquire) || self.recovering.swap(true, Ordering::AcqRel) {
             return;
         }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            // Unreachable through the adapter, whose operations run inside a runtime; the
-            // next operation tries again.
-            self.recovering.store(false, Ordering::Release);
-            return;
-        };
-        runtime.spawn(recovery(Running {
+        // If it cannot be spawned, `Running`'s drop clears the mark: the next operation
+        // tries again.
+        self.spawn(recovery(Running {
             connection: self.me.clone(),
             armed: true,
         }));
     }
 
-    /// One attempt: `PING`, then every waiting deletion, oldest first. An outage leaves the
-    /// rest waiting; a deletion the server refuses for another reason is given up.
+    /// One attempt: with the breaker open, a `PING` on a fresh connection first; then every
+    /// waiting deletion. An outage leaves the rest waiting; a deletion the server refuses
+    /// for good is given up.
     async fn probe_and_replay(&self) -> Result<(), CacheError> {
-        let ping = Op::plain("PING", ErrorCode::Connection).unguarded();
-        let _: String = self.query(ping, &redis::cmd("PING")).await?;
-        self.breaker.let_deletions_through();
+        if self.breaker.state() != BreakerState::Closed {
+            self.breaker.probing(true);
+            self.drop_manager();
+            let ping = Op::plain("PING", ErrorCode::Connection).unguarded();
+            let _: String = self.query(ping, &redis::cmd("PING")).await?;
+            self.breaker.let_deletions_through();
+        }
         loop {
             // The guard must be gone before the await below.
             let next = self.pending().next();
@@ -45,51 +53,46 @@ impl Connection {
                 return Ok(());
             };
             match self.replay(&batch).await {
-                Ok(()) => self.pending().done(&batch),
+                Ok(()) => {
+                    let mut pending = self.pending();
+                    pending.done(&batch);
+                    self.pending_changed(&pending);
+                }
                 Err(error) if error.is_unavailable() => return Err(error),
                 Err(error) => {
                     // Such as NOPERM from an ACL: retrying cannot help, and keeping it would
-                    // keep the cache off for good.
-                    tracing::warn!(
-                        code = error.code().as_str(),
-                        error = %error,
-                        deletions = batch.deletions.len(),
-                        "the server refused to replay cache deletions; they are given up, \
-                         and the entries may be served until their TTL ends"
-                    );
-                    self.pending().give_up(&batch);
+                    // keep its keys off the cache for good.
+                    self.log_refusal(&error, batch.len());
+                    let mut pending = self.pending();
+                    pending.give_up(&batch);
+                    self.pending_changed(&pending);
                 }
             }
         }
     }
 
+    /// A run of keys, then every waiting pattern in one `SCAN` pass, then every tag.
     async fn replay(&self, batch: &Batch) -> Result<(), CacheError> {
-        let mut keys = Vec::with_capacity(batch.deletions.len());
-        for deletion in &batch.deletions {
-            match deletion {
-                Deletion::Key(key) => keys.push(key.as_slice()),
-                Deletion::Pattern(pattern) | Deletion::Everything(pattern) => {
-                    let op = Op::on_pattern("SCAN/UNLINK", ErrorCode::Delete, pattern).unguarded();
-                    let spare_tags = matches!(deletion, Deletion::Pattern(_));
-                    self.scan_and_unlink(op, pattern, spare_tags).await?;
-                }
-                Deletion::Tag(key) => {
-                    let op = Op::plain("EVAL take-tag", ErrorCode::Delete).unguarded();
-                    self.invalidate_tag_sets(op, std::slice::from_ref(key))
-                        .await?;
-                }
-            }
-        }
-        if !keys.is_empty() {
+        if !batch.keys.is_empty() {
             let op = Op::plain("UNLINK", ErrorCode::Delete).unguarded();
-            let _: u64 = self.query(op, redis::cmd("UNLINK").arg(&keys)).await?;
+            let _: u64 = self
+                .query(op, redis::cmd("UNLINK").arg(&batch.keys))
+                .await?;
+        }
+        if !batch.patterns.is_empty() {
+            let op = Op::plain("SCAN/UNLINK", ErrorCode::Delete).unguarded();
+            self.scan_and_unlink_all(op, &batch.patterns).await?;
+        }
+        if !batch.tags.is_empty() {
+            let op = Op::plain("EVAL take-tag", ErrorCode::Delete).unguarded();
+            self.invalidate_tag_sets(op, &batch.tags).await?;
         }
         Ok(())
     }
 
     /// Closes the breaker if no deletion is waiting, under the queue's lock, so that one
-    /// queued meanwhile keeps it open. The task is marked as ended first, also under the
-    /// lock: a failure that opens the breaker again right after must start a new task.
+    /// queued meanwhile keeps the task going. The task is marked as ended first, also under
+    /// the lock: a failure right after must start a new task.
     fn close_if_caught_up(&self, running: &mut Running) -> bool {
         let pending = self.pending();
         if !pending.is_empty() {
@@ -121,33 +124,42 @@ impl Drop for Running {
 }
 
 async fn recovery(mut running: Running) {
-    let mut wait = true;
+    // At first, an open breaker waits a cool-down before its probe, and deletions waiting
+    // while it is closed are replayed at once; after a failure, a cool-down either way.
+    let mut wait = None;
     loop {
         // Holds the connection only while working, so that dropping the cache ends the task.
-        let Some(cool_down) = running.connection.upgrade().map(|c| c.breaker.cool_down) else {
+        let Some((cool_down, open)) = running.connection.upgrade().map(|c| {
+            (
+                c.breaker.cool_down,
+                c.breaker.state() != BreakerState::Closed,
+            )
+        }) else {
             return;
         };
-        if wait {
+        if wait.unwrap_or(open) {
             tokio::time::sleep(cool_down).await;
         }
         let Some(connection) = running.connection.upgrade() else {
             return;
         };
-        connection.breaker.probing(true);
         match connection.probe_and_replay().await {
             Ok(()) if connection.close_if_caught_up(&mut running) => return,
             // A deletion came in after the last replay: go again without waiting.
-            Ok(()) => wait = false,
+            Ok(()) => wait = Some(false),
             Err(error) => {
-                wait = true;
-                connection.breaker.probing(false);
-                // The connection made for the probe may be the broken one; the next probe
-                // makes its own.
-                connection.drop_manager();
+                wait = Some(true);
+                if connection.breaker.state() != BreakerState::Closed {
+                    connection.breaker.probing(false);
+                    // The probe's connection may be the broken one; the next probe makes its
+                    // own.
+                    connection.drop_manager();
+                }
                 tracing::debug!(
+                    target: "cache_aside",
                     code = error.code().as_str(),
                     error = %error,
-                    "cache probe failed; the circuit breaker stays open"
+                    "cache probe or replay failed; trying again after the cool-down"
                 );
             }
         }

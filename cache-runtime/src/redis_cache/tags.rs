@@ -127,13 +127,11 @@ impl RedisCache {
             .invalidate_tag_sets(op, &keys)
             .await
             .map_err(|error| {
-                if !error.is_unavailable() {
-                    return error;
-                }
+                let mut queued = false;
                 for key in &keys {
-                    self.connection.defer(Deletion::Tag(key.clone()), &error);
+                    queued = self.connection.defer(Deletion::Tag(key.clone()), &error);
                 }
-                error.queued()
+                if queued { error.queued() } else { error }
             })
     }
 }

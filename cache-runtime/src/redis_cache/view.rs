@@ -144,12 +144,17 @@ impl RedisCache {
         error: CacheError,
         deletion: impl FnOnce() -> Deletion,
     ) -> CacheError {
-        if error.is_unavailable() {
-            self.connection.defer(deletion(), &error);
+        if self.connection.defer(deletion(), &error) {
             error.queued()
         } else {
             error
         }
+    }
+
+    /// Fails if a waiting deletion covers `key` (for operations on several keys; those on
+    /// one are checked by the connection, see `Op::in_view`).
+    fn unblocked(&self, op: Op<'_>, key: &str) -> Result<(), CacheError> {
+        self.connection.admit_key(op, self.view.prefix(), key)
     }
 
     /// How this cache is doing: its circuit breaker and its deletions waiting for replay.
@@ -198,7 +203,7 @@ impl Cache for RedisCache {
     }
 
     async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
-        let op = Op::on_key("GET", ErrorCode::Get, key);
+        let op = Op::on_key("GET", ErrorCode::Get, key).in_view(self.view.prefix());
         // Bytes first: redis-rs's own conversion error would quote the stored value.
         let value = self
             .connection
@@ -208,7 +213,7 @@ impl Cache for RedisCache {
     }
 
     async fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<(), CacheError> {
-        let op = Op::on_key("SET", ErrorCode::Set, key);
+        let op = Op::on_key("SET", ErrorCode::Set, key).in_view(self.view.prefix());
         self.view.limits.check_value(key, value)?;
         let mut cmd = redis::cmd("SET");
         cmd.arg(self.key(key)?).arg(value);
@@ -243,7 +248,7 @@ impl Cache for RedisCache {
 
 impl KeyValue for RedisCache {
     async fn exists(&self, key: &str) -> Result<bool, CacheError> {
-        let op = Op::on_key("EXISTS", ErrorCode::Exists, key);
+        let op = Op::on_key("EXISTS", ErrorCode::Exists, key).in_view(self.view.prefix());
         let found: u64 = self
             .connection
             .query(op, redis::cmd("EXISTS").arg(self.key(key)?))
@@ -252,7 +257,9 @@ impl KeyValue for RedisCache {
     }
 
     async fn expire(&self, key: &str, ttl: Duration) -> Result<bool, CacheError> {
-        let op = Op::on_key("PEXPIRE", ErrorCode::Expire, key).not_resent();
+        let op = Op::on_key("PEXPIRE", ErrorCode::Expire, key)
+            .in_view(self.view.prefix())
+            .not_resent();
         let millis = expiry::expire_millis(ttl, ErrorCode::Expire, key)?;
         let mut cmd = redis::cmd("PEXPIRE");
         cmd.arg(self.key(key)?).arg(millis);
@@ -260,21 +267,25 @@ impl KeyValue for RedisCache {
     }
 
     async fn increment(&self, key: &str, amount: i64) -> Result<i64, CacheError> {
-        let op = Op::on_key("INCRBY", ErrorCode::Increment, key).not_resent();
+        let op = Op::on_key("INCRBY", ErrorCode::Increment, key)
+            .in_view(self.view.prefix())
+            .not_resent();
         let mut cmd = redis::cmd("INCRBY");
         cmd.arg(self.key(key)?).arg(amount);
         self.connection.query(op, &cmd).await
     }
 
     async fn decrement(&self, key: &str, amount: i64) -> Result<i64, CacheError> {
-        let op = Op::on_key("DECRBY", ErrorCode::Increment, key).not_resent();
+        let op = Op::on_key("DECRBY", ErrorCode::Increment, key)
+            .in_view(self.view.prefix())
+            .not_resent();
         let mut cmd = redis::cmd("DECRBY");
         cmd.arg(self.key(key)?).arg(amount);
         self.connection.query(op, &cmd).await
     }
 
     async fn ttl(&self, key: &str) -> Result<Option<Duration>, CacheError> {
-        let op = Op::on_key("PTTL", ErrorCode::Ttl, key);
+        let op = Op::on_key("PTTL", ErrorCode::Ttl, key).in_view(self.view.prefix());
         let millis: i64 = self
             .connection
             .query(op, redis::cmd("PTTL").arg(self.key(key)?))
@@ -317,6 +328,7 @@ impl KeyValue for RedisCache {
         let mut cmd = redis::cmd("MGET");
         for &key in keys {
             cmd.arg(self.key(key)?);
+            self.unblocked(op, key)?;
         }
         let values: Vec<Option<Vec<u8>>> = self.connection.query(op, &cmd).await?;
         keys.iter()
@@ -345,6 +357,7 @@ impl KeyValue for RedisCache {
                 for &(key, value) in entries {
                     self.view.limits.check_value(key, value)?;
                     cmd.arg(self.key(key)?).arg(value);
+                    self.unblocked(op, key)?;
                 }
                 self.connection.query(op, &cmd).await
             }
@@ -354,6 +367,7 @@ impl KeyValue for RedisCache {
                 let mut pipeline = redis::pipe();
                 for &(key, value) in entries {
                     self.view.limits.check_value(key, value)?;
+                    self.unblocked(op, key)?;
                     pipeline
                         .cmd("SET")
                         .arg(self.key(key)?)

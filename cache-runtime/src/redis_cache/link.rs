@@ -1,0 +1,230 @@
+//! One connection to Redis (a redis-rs `MultiplexedConnection`) and what its socket has
+//! seen: whether it is dead, and how many bytes were ever written to it.
+//!
+//! redis-rs reports every failure of a multiplexed connection the same way ("broken pipe"),
+//! whether the command never left the process (the driver had already gone, or dropped it
+//! from its queue on finding the socket closed) or was written and its reply lost. Only the
+//! second kind may have run. To tell them apart the socket is wrapped: a command submitted
+//! while `written` was `n`, failing once the socket is dead with `written` still `n`, was
+//! never written, by anyone, so it did not run and is sent again on a fresh connection
+//! whatever it is. Anything else may have run and is sent again only if that is harmless.
+//!
+//! Plain TCP and Unix sockets are opened here, so that they can be wrapped; `rediss://`
+//! connections are opened by redis-rs (its TLS set-up is not public), without the wrapper:
+//! their failures count as "may have run".
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, ConnectionAddr, RedisError};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::runtime::Handle;
+
+/// What the socket of one connection has seen.
+#[derive(Default)]
+pub(super) struct Wire {
+    dead: AtomicBool,
+    written: AtomicU64,
+}
+
+impl Wire {
+    pub(super) fn is_dead(&self) -> bool {
+        self.dead.load(Ordering::Acquire)
+    }
+
+    /// Bytes the system accepted on this socket so far.
+    pub(super) fn written(&self) -> u64 {
+        self.written.load(Ordering::Acquire)
+    }
+
+    fn die(&self) {
+        self.dead.store(true, Ordering::Release);
+    }
+}
+
+/// An open connection; clones share it.
+#[derive(Clone)]
+pub(super) struct Link {
+    pub(super) connection: MultiplexedConnection,
+    /// `None` for connections opened by redis-rs (TLS).
+    pub(super) wire: Option<Arc<Wire>>,
+    /// Tells links apart, so that a failing call discards only the one it used.
+    pub(super) id: u64,
+}
+
+impl Link {
+    /// Known dead: the next call opens another.
+    pub(super) fn is_dead(&self) -> bool {
+        self.wire.as_ref().is_some_and(|wire| wire.is_dead())
+    }
+
+    /// What a failure after this mark can tell; see [`Mark::never_written`].
+    pub(super) fn mark(&self) -> Mark {
+        Mark(
+            self.wire
+                .as_ref()
+                .map(|wire| (wire.clone(), wire.written())),
+        )
+    }
+}
+
+/// The socket's byte count when a command was submitted.
+pub(super) struct Mark(Option<(Arc<Wire>, u64)>);
+
+impl Mark {
+    /// Whether the connection is dead and nothing at all was written to it since the mark:
+    /// a command submitted at the mark did not reach the server.
+    pub(super) fn never_written(&self) -> bool {
+        match &self.0 {
+            Some((wire, before)) => wire.is_dead() && wire.written() == *before,
+            None => false,
+        }
+    }
+}
+
+/// Opens a connection: the socket, redis-rs's handshake (`HELLO`/`AUTH`, `SELECT`), and its
+/// driver spawned on `runtime`. Must run on `runtime`, so that what redis-rs spawns itself
+/// lands there too.
+pub(super) async fn open(
+    client: &redis::Client,
+    config: &AsyncConnectionConfig,
+    connect_timeout: Duration,
+    id: u64,
+) -> Result<Link, RedisError> {
+    let info = client.get_connection_info();
+    let stream = match info.addr() {
+        ConnectionAddr::Tcp(host, port) => {
+            let socket = within(
+                connect_timeout,
+                tokio::net::TcpStream::connect((host.as_str(), *port)),
+            )
+            .await??;
+            socket.set_nodelay(info.tcp_settings().nodelay())?;
+            Stream::Tcp(socket)
+        }
+        #[cfg(unix)]
+        ConnectionAddr::Unix(path) => {
+            Stream::Unix(within(connect_timeout, tokio::net::UnixStream::connect(path)).await??)
+        }
+        _ => {
+            let connection = client
+                .get_multiplexed_async_connection_with_config(config)
+                .await?;
+            return Ok(Link {
+                connection,
+                wire: None,
+                id,
+            });
+        }
+    };
+    let wire = Arc::new(Wire::default());
+    let counted = Counted {
+        inner: stream,
+        wire: wire.clone(),
+    };
+    let handshake =
+        MultiplexedConnection::new_with_config(info.redis_settings(), counted, config.clone());
+    let (connection, driver) = within(connect_timeout, handshake).await??;
+    let ended = wire.clone();
+    // Ends when the socket fails or every clone of `connection` is gone.
+    drop(Handle::current().spawn(async move {
+        driver.await;
+        ended.die();
+    }));
+    Ok(Link {
+        connection,
+        wire: Some(wire),
+        id,
+    })
+}
+
+async fn within<T>(limit: Duration, future: impl Future<Output = T>) -> Result<T, RedisError> {
+    tokio::time::timeout(limit, future)
+        .await
+        .map_err(|_| RedisError::from(io::Error::from(io::ErrorKind::TimedOut)))
+}
+
+enum Stream {
+    Tcp(tokio::net::TcpStream),
+    #[cfg(unix)]
+    Unix(tokio::net::UnixStream),
+}
+
+/// A socket that reports to its [`Wire`].
+struct Counted {
+    inner: Stream,
+    wire: Arc<Wire>,
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.wire.die();
+    }
+}
+
+impl AsyncRead for Counted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let this = &mut *self;
+        let result = ready!(match &mut this.inner {
+            Stream::Tcp(socket) => Pin::new(socket).poll_read(cx, buf),
+            #[cfg(unix)]
+            Stream::Unix(socket) => Pin::new(socket).poll_read(cx, buf),
+        });
+        // An error, or the end of the stream (nothing read into a buffer with room).
+        if result.is_err() || (buf.filled().len() == before && buf.remaining() > 0) {
+            this.wire.die();
+        }
+        Poll::Ready(result)
+    }
+}
+
+impl AsyncWrite for Counted {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
+        let result = ready!(match &mut this.inner {
+            Stream::Tcp(socket) => Pin::new(socket).poll_write(cx, data),
+            #[cfg(unix)]
+            Stream::Unix(socket) => Pin::new(socket).poll_write(cx, data),
+        });
+        match &result {
+            Ok(written) => {
+                this.wire
+                    .written
+                    .fetch_add(*written as u64, Ordering::AcqRel);
+            }
+            Err(_) => this.wire.die(),
+        }
+        Poll::Ready(result)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match &mut self.inner {
+            Stream::Tcp(socket) => Pin::new(socket).poll_flush(cx),
+            #[cfg(unix)]
+            Stream::Unix(socket) => Pin::new(socket).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.wire.die();
+        match &mut self.inner {
+            Stream::Tcp(socket) => Pin::new(socket).poll_shutdown(cx),
+            #[cfg(unix)]
+            Stream::Unix(socket) => Pin::new(socket).poll_shutdown(cx),
+        }
+    }
+}
