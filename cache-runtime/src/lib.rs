@@ -31,7 +31,7 @@ pub use health::{BreakerState, Health};
 pub use lease::{DEFAULT_LEASE, Lease, LeaseToken, Leases};
 pub use limits::{DEFAULT_MAX_KEY_SIZE, DEFAULT_MAX_VALUE_SIZE};
 pub use memory::{DEFAULT_MAX_CAPACITY, MemoryCache, MemoryCacheBuilder};
-pub use outage::Outage;
+pub use outage::{Invalidation, Outage};
 pub use port::{BoxFuture, Cache, KeyValue, StoreId};
 #[cfg(feature = "redis")]
 pub use redis_cache::{

@@ -7,6 +7,7 @@ use super::fail_open::FailOpen;
 use super::flights::Flight;
 use super::site::Site;
 use crate::lease::{LeaseToken, Leases};
+use crate::outage::Invalidation;
 use crate::port::Cache;
 
 /// How a load may store its value.
@@ -157,7 +158,7 @@ async fn write_unless_overtaken<C: Cache>(
             if error.is_timeout()
                 && let Some(outage) = cache.outage()
             {
-                outage.queue_deletion(key, &error);
+                outage.queue_deletion(Invalidation::Key(key), &error);
             }
             fail.record(site, key, "write", &error);
         }

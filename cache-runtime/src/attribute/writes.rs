@@ -9,6 +9,7 @@ use super::flights;
 use super::shape::ReturnKind;
 use super::site::Site;
 use crate::error::{CacheError, ErrorCode};
+use crate::outage::Invalidation;
 use crate::port::{Cache, StoreId};
 
 /// `#[cache_put]` after its body: the part of the result to store, or the result to return
@@ -82,7 +83,7 @@ async fn replaced_entry_must_go<C: Cache>(
     fail: &mut FailOpen,
 ) {
     if let Some(outage) = cache.outage()
-        && outage.queue_deletion(key, error)
+        && outage.queue_deletion(Invalidation::Key(key), error)
     {
         return;
     }
@@ -120,6 +121,14 @@ impl Target {
         }
     }
 
+    fn invalidation(&self) -> Invalidation<'_> {
+        match self {
+            Target::Key(key) => Invalidation::Key(key),
+            Target::Pattern(pattern) => Invalidation::Pattern(pattern),
+            Target::Tag(tag) => Invalidation::Tag(tag),
+        }
+    }
+
     async fn delete<C: Cache>(&self, cache: &C) -> Result<(), CacheError> {
         match self {
             Target::Key(key) => cache.delete(key).await.map(drop),
@@ -143,46 +152,50 @@ pub async fn invalidate<C: Cache>(site: &'static Site, cache: &C, targets: &[Tar
             Site::count(&site.invalidations);
             continue;
         };
-        // A refusal by an open breaker was logged when it opened; not once per call.
         let refused = error.is_circuit_open();
         Site::count(if refused {
             &site.bypassed
         } else {
             &site.errors
         });
-        if error.is_queued() {
-            // The adapter replays it, and serves no read of what it covers until then.
-            if !refused && !std::mem::replace(&mut warned, true) {
+        // Once the cache is out of reach, the remaining targets are not sent (each would wait
+        // as long again): kept for replay by a cache that keeps deletions, else given up.
+        let unreachable = error.is_unavailable();
+        let rest = if unreachable { &targets[at + 1..] } else { &[] };
+        let kept = error.is_queued()
+            && rest.iter().all(|target| {
+                cache
+                    .outage()
+                    .is_some_and(|outage| outage.queue_deletion(target.invalidation(), &error))
+            });
+        for _ in rest {
+            Site::count(if kept { &site.bypassed } else { &site.errors });
+        }
+        // A refusal by an open breaker was logged when it opened; anything else once per call.
+        if (!refused || !kept) && !std::mem::replace(&mut warned, true) {
+            let skipped = (!rest.is_empty()).then(|| tracing::field::display(Targets(rest)));
+            if kept {
                 tracing::warn!(
                     target: "cache_aside",
                     function = site.function(),
                     code = error.code().as_str(),
                     invalidation = %target,
+                    skipped,
                     error = %error,
                     "cache invalidation failed; it is kept and replayed before the cache \
                      serves what it covers again"
                 );
+            } else {
+                tracing::warn!(
+                    target: "cache_aside",
+                    function = site.function(),
+                    code = error.code().as_str(),
+                    invalidation = %target,
+                    skipped,
+                    error = %error,
+                    "cache invalidation failed; the entries may be served until their TTL ends"
+                );
             }
-            continue;
-        }
-        // An unreachable cache that keeps nothing would make each remaining target wait as
-        // long again: they are given up with this one, and named in the same warning.
-        let unreachable = error.is_unavailable();
-        let skipped = if unreachable { &targets[at + 1..] } else { &[] };
-        for _ in skipped {
-            Site::count(&site.errors);
-        }
-        if !refused || !skipped.is_empty() {
-            tracing::warn!(
-                target: "cache_aside",
-                function = site.function(),
-                code = error.code().as_str(),
-                invalidation = %target,
-                skipped = (!skipped.is_empty())
-                    .then(|| tracing::field::display(Targets(skipped))),
-                error = %error,
-                "cache invalidation failed; the entries may be served until their TTL ends"
-            );
         }
         if unreachable {
             return;

@@ -137,7 +137,7 @@ impl RedisCache {
 }
 
 impl TagKey<'_> {
-    fn bytes(&self) -> Vec<u8> {
+    pub(super) fn bytes(&self) -> Vec<u8> {
         [self.prefix.as_bytes(), NAMESPACE, self.tag.as_bytes()].concat()
     }
 }

@@ -10,12 +10,13 @@ use super::connection::Connection;
 use super::key::PrefixedKey;
 use super::op::Op;
 use super::pending::Deletion;
+use super::tags::TagKey;
 use crate::error::{CacheError, ErrorCode};
 use crate::expiry;
 use crate::health::Health;
 use crate::lease::{LeaseToken, Leases};
 use crate::limits::Limits;
-use crate::outage::Outage;
+use crate::outage::{Invalidation, Outage};
 use crate::port::{Cache, KeyValue, StoreId};
 use crate::view::View;
 
@@ -177,13 +178,21 @@ impl Outage for RedisCache {
         self.connection.health()
     }
 
-    fn queue_deletion(&self, key: &str, cause: &CacheError) -> bool {
-        if !cause.is_unavailable() || self.key(key).is_err() {
+    fn queue_deletion(&self, invalidation: Invalidation<'_>, cause: &CacheError) -> bool {
+        if !cause.is_unavailable() {
             return false;
         }
-        self.connection
-            .defer(Deletion::Key(self.full_key(key)), cause);
-        true
+        let deletion = match invalidation {
+            Invalidation::Key(key) => {
+                if self.key(key).is_err() {
+                    return false;
+                }
+                Deletion::Key(self.full_key(key))
+            }
+            Invalidation::Pattern(pattern) => Deletion::Pattern(self.view.full_pattern(pattern)),
+            Invalidation::Tag(tag) => Deletion::Tag(TagKey::new(self.view.prefix(), tag).bytes()),
+        };
+        self.connection.defer(deletion, cause)
     }
 }
 
