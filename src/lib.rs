@@ -88,7 +88,8 @@
 //! # Features
 //! - `redis` (default): the Redis adapter, through redis-rs.
 //! - `tls` (default): `rediss://` URLs, through rustls.
-//! - `conformance`: the conformance suite ([`conformance`]), to run against your own adapter.
+//! - `conformance`: the conformance suite (`cache_aside::conformance`), to run against your
+//!   own adapter.
 
 #[doc = include_str!("../docs/cache_put.md")]
 pub use cache_macros::cache_put;

@@ -1,5 +1,5 @@
 //! Size limits: a value or key over the limit is refused with its own code and stores
-//! nothing. The cases take a cache built with [`LIMITS`](super::LIMITS): keys of at most
+//! nothing. The cases take a cache built with [`LIMITS`]: keys of at most
 //! 6 bytes, values of at most 8.
 
 use crate::error::ErrorCode;
@@ -67,7 +67,7 @@ pub async fn leases_keep_the_limits<C: KeyValue + Clone + 'static>(cache: C) {
 /// A view's prefix counts toward the key limit: under `"p:"`, 4 bytes is the longest key.
 ///
 /// Not in the [`limits`](fn@limits) group, which needs no prefixes: run it with a cache built
-/// with [`LIMITS`](super::LIMITS).
+/// with [`LIMITS`].
 pub async fn a_prefix_counts_toward_the_key_limit<C: Prefixed>(cache: C) {
     let prefixed = cache.prefixed("p:");
     prefixed.set("four", "v", None).await.unwrap();
@@ -81,7 +81,7 @@ pub async fn a_prefix_counts_toward_the_key_limit<C: Prefixed>(cache: C) {
 }
 
 /// Runs every case of this module except the one with a prefix, each on a cache that `make`
-/// builds with the limits it is given ([`LIMITS`](super::LIMITS)); the lease case only when
+/// builds with the limits it is given ([`LIMITS`]); the lease case only when
 /// the cache has the [`Cache::leases`](crate::Cache::leases) capability.
 pub async fn limits<C: KeyValue + Clone + 'static, F, Fut>(make: F)
 where
