@@ -369,6 +369,7 @@ async fn a_shared_cache_holds_a_decorator_with_its_capabilities() {
 }
 
 /// The decorator passes the whole exported suite, leases and tags included.
+#[cfg(feature = "conformance")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forwarding_decorator_passes_the_conformance_suite() {
     cache_aside::conformance::run_all(|| async { Counting::new(MemoryCache::new()) }).await;

@@ -87,6 +87,7 @@ macro_rules! every_case {
                 flush_without_prefix_deletes_everything,
                 views_of_a_prefixed_cache_only_narrow,
                 a_prefixed_flush_ends_a_lease,
+                a_view_gives_back_its_own_leases,
                 tags_are_confined_to_their_prefix,
                 patterns_never_match_narrower_views_tags,
             ],
@@ -107,6 +108,9 @@ macro_rules! every_case {
                 a_tag_recorded_again_after_its_invalidation_starts_afresh,
                 record_tags_puts_a_plain_write_under_its_tags,
                 record_tags_without_tags_does_nothing,
+                try_lease_records_the_tags_whatever_it_finds,
+                an_entry_that_expired_and_came_back_is_still_tagged,
+                a_flush_forgets_every_tag,
                 patterns_never_match_tags,
             ],
             limits(limited): [

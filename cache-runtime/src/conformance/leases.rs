@@ -241,7 +241,8 @@ pub async fn every_deletion_and_write_ends_a_lease<C: KeyValue + Clone + 'static
     assert!(!cache.exists("flushed").await.unwrap());
 }
 
-/// A lease expires by itself after its length, not before; its holder cannot store after.
+/// A lease expires by itself after its length, not before; its holder cannot store after,
+/// nor touch the next holder's lease.
 pub async fn a_lease_expires_by_itself<C: KeyValue + Clone + 'static>(cache: C) {
     let leases = leases_of(&cache);
     let short = Duration::from_millis(300);
@@ -264,10 +265,21 @@ pub async fn a_lease_expires_by_itself<C: KeyValue + Clone + 'static>(cache: C) 
     .await;
     assert!(taken_at.elapsed() >= short, "not before its expiry");
     assert!(!leases.set_leased("k", &token, "1", TTL).await.unwrap());
-    take(&cache, "k", &[]).await;
+    // The key is leased again; the expired lease's holder can neither store over the new
+    // lease nor give it back.
+    let next = take(&cache, "k", &[]).await;
+    assert!(!leases.set_leased("k", &token, "1", TTL).await.unwrap());
+    leases.release("k", &token, short);
+    settle(&cache, "sync").await;
+    assert_eq!(
+        try_lease(&cache, "k", &LeaseToken::new()).await,
+        Lease::Loading(next.clone())
+    );
+    assert!(leases.set_leased("k", &next, "2", TTL).await.unwrap());
 }
 
-/// A zero lease is an `ErrorCode::Set` error, and puts nothing at the key.
+/// A zero lease is an `ErrorCode::Set` error, and puts nothing at the key; so is a zero TTL
+/// for the value a holder stores.
 pub async fn a_zero_lease_is_refused<C: KeyValue + Clone + 'static>(cache: C) {
     let error = leases_of(&cache)
         .try_lease("k", &LeaseToken::new(), Duration::ZERO, TTL, &[])
@@ -275,6 +287,19 @@ pub async fn a_zero_lease_is_refused<C: KeyValue + Clone + 'static>(cache: C) {
         .unwrap_err();
     assert_eq!(error.code(), ErrorCode::Set);
     assert!(!cache.exists("k").await.unwrap());
+    // A zero TTL for the value is refused as by `set`, and the lease stays its holder's.
+    let token = take(&cache, "k", &[]).await;
+    let error = leases_of(&cache)
+        .set_leased("k", &token, "1", Some(Duration::ZERO))
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), ErrorCode::Set);
+    assert!(
+        leases_of(&cache)
+            .set_leased("k", &token, "1", TTL)
+            .await
+            .unwrap()
+    );
 }
 
 /// What `plant` put at the key `"foreign"`, neither a value nor a marker (another Redis type,

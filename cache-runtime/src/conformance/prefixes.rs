@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::leases::{leases_of, take};
 use super::tags::fill;
-use super::{Prefixed, group, has_leases};
+use super::{PATIENCE, Prefixed, eventually, group, has_leases};
 
 /// Views under two prefixes hold different entries, stored under the prefix in the store.
 pub async fn prefixed_caches_cannot_see_each_others_keys<C: Prefixed>(cache: C) {
@@ -122,6 +122,29 @@ pub async fn a_prefixed_flush_ends_a_lease<C: Prefixed>(cache: C) {
     assert!(!prefixed.exists("k").await.unwrap());
 }
 
+/// A view takes and gives back leases on its own keys: the same key of the store, or of
+/// another view, is another lease.
+pub async fn a_view_gives_back_its_own_leases<C: Prefixed>(cache: C) {
+    let prefixed = cache.prefixed("p:");
+    let outer = take(&cache, "k", &[]).await;
+    let inner = take(&prefixed, "k", &[]).await;
+    leases_of(&prefixed).release("k", &inner, Duration::from_secs(10));
+    eventually(PATIENCE, "the release of the view's lease", || async {
+        !prefixed.exists("k").await.unwrap()
+    })
+    .await;
+    assert!(
+        cache.exists("k").await.unwrap(),
+        "the store's lease went too"
+    );
+    assert!(
+        leases_of(&cache)
+            .set_leased("k", &outer, "1", None)
+            .await
+            .unwrap()
+    );
+}
+
 /// A tag of a view is its own: invalidating it leaves the same tag of other views, and a
 /// view's `flush` forgets its tags only.
 pub async fn tags_are_confined_to_their_prefix<C: Prefixed>(cache: C) {
@@ -174,6 +197,7 @@ where
     if has_leases(&make).await {
         group!(&make, "prefixes":
             a_prefixed_flush_ends_a_lease,
+            a_view_gives_back_its_own_leases,
             tags_are_confined_to_their_prefix,
             patterns_never_match_narrower_views_tags,
         );

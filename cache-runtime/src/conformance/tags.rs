@@ -3,11 +3,13 @@
 
 use std::time::Duration;
 
+use crate::lease::{Lease, LeaseToken};
 use crate::port::{Cache, KeyValue};
 
-use super::group;
 use super::leases::{leases_of, take};
+use super::{PATIENCE, eventually, group};
 
+const LEASE: Duration = Duration::from_secs(10);
 const TTL: Option<Duration> = Some(Duration::from_secs(600));
 
 /// Stores `value` at `key` through a lease recorded under `tags`, as `#[cached]` does.
@@ -113,6 +115,92 @@ pub async fn patterns_never_match_tags<C: KeyValue + Clone + 'static>(cache: C) 
     assert_eq!(cache.invalidate_tags(&["t"]).await.unwrap(), 1);
 }
 
+/// `try_lease` records the key under its tags whatever it finds: a value (which the caller
+/// then serves under its tags) or another holder's lease (whose value it then waits for).
+pub async fn try_lease_records_the_tags_whatever_it_finds<C: KeyValue + Clone + 'static>(cache: C) {
+    let leases = leases_of(&cache);
+    cache.set("filled", "1", TTL).await.unwrap();
+    let found = leases
+        .try_lease("filled", &LeaseToken::new(), LEASE, TTL, &["t"])
+        .await
+        .unwrap();
+    assert_eq!(found, Lease::Filled("1".into()));
+
+    let holder = take(&cache, "loading", &[]).await;
+    let found = leases
+        .try_lease("loading", &LeaseToken::new(), LEASE, TTL, &["t"])
+        .await
+        .unwrap();
+    assert_eq!(found, Lease::Loading(holder.clone()));
+    assert!(
+        leases
+            .set_leased("loading", &holder, "2", TTL)
+            .await
+            .unwrap()
+    );
+
+    assert_eq!(cache.invalidate_tags(&["t"]).await.unwrap(), 2);
+    assert!(!cache.exists("filled").await.unwrap(), "the value found");
+    assert!(
+        !cache.exists("loading").await.unwrap(),
+        "the value waited for"
+    );
+}
+
+/// A key whose tagged entry expired, stored again under the same tag, is recorded under it:
+/// the old entry's going does not take the new one out of the tag.
+pub async fn an_entry_that_expired_and_came_back_is_still_tagged<C: KeyValue + Clone + 'static>(
+    cache: C,
+) {
+    let leases = leases_of(&cache);
+    let token = take(&cache, "k", &["t"]).await;
+    let short = Some(Duration::from_millis(50));
+    assert!(leases.set_leased("k", &token, "old", short).await.unwrap());
+    eventually(PATIENCE, "the expiry of the tagged entry", || async {
+        !cache.exists("k").await.unwrap()
+    })
+    .await;
+    fill(&cache, "k", &["t"], "new").await;
+    churn(&cache).await;
+    assert_eq!(cache.invalidate_tags(&["t"]).await.unwrap(), 1);
+    assert!(
+        !cache.exists("k").await.unwrap(),
+        "the new entry escaped its tag"
+    );
+}
+
+/// A flush forgets every tag, and a key stored again under a tag after it is recorded under
+/// it; one stored again without tags is not.
+pub async fn a_flush_forgets_every_tag<C: KeyValue + Clone + 'static>(cache: C) {
+    fill(&cache, "again", &["t"], "old").await;
+    fill(&cache, "plain", &["t"], "old").await;
+    cache.flush().await.unwrap();
+    fill(&cache, "again", &["t"], "new").await;
+    cache.set("plain", "new", TTL).await.unwrap();
+    churn(&cache).await;
+    assert_eq!(cache.invalidate_tags(&["t"]).await.unwrap(), 1);
+    assert!(
+        !cache.exists("again").await.unwrap(),
+        "the new entry escaped its tag"
+    );
+    assert_eq!(
+        cache.get("plain").await.unwrap().as_deref(),
+        Some("new"),
+        "an old record deleted a value stored without tags"
+    );
+}
+
+/// Enough unrelated traffic for an adapter's housekeeping (a store's pending removals, say)
+/// to run before the case looks.
+async fn churn<C: KeyValue>(cache: &C) {
+    for i in 0..200 {
+        let key = format!("churn:{i}");
+        cache.set(&key, "x", TTL).await.unwrap();
+        cache.get(&key).await.unwrap();
+    }
+    cache.delete_pattern("churn:*").await.unwrap();
+}
+
 /// Runs every case of this module, each on a cache from `make` (see [the suite](super)).
 ///
 /// # Panics
@@ -128,6 +216,9 @@ where
         a_tag_recorded_again_after_its_invalidation_starts_afresh,
         record_tags_puts_a_plain_write_under_its_tags,
         record_tags_without_tags_does_nothing,
+        try_lease_records_the_tags_whatever_it_finds,
+        an_entry_that_expired_and_came_back_is_still_tagged,
+        a_flush_forgets_every_tag,
         patterns_never_match_tags,
     );
 }
