@@ -97,6 +97,7 @@ macro_rules! every_case {
                 a_resent_lease_is_granted_to_its_own_token,
                 the_holder_stores_once_with_its_ttl,
                 another_token_cannot_store_or_release,
+                a_lease_is_given_back_without_a_runtime,
                 a_late_release_leaves_the_value,
                 every_deletion_and_write_ends_a_lease,
                 a_lease_expires_by_itself,

@@ -10,7 +10,8 @@ use crate::port::{Cache, KeyValue};
 
 use super::{PATIENCE, eventually, group};
 
-const LEASE: Duration = Duration::from_secs(10);
+/// Far longer than `PATIENCE`, so that a lease expiring cannot pass for one given back.
+const LEASE: Duration = Duration::from_secs(60);
 const TTL: Option<Duration> = Some(Duration::from_secs(600));
 
 /// The lease capability of `cache`, which these cases need.
@@ -68,8 +69,10 @@ pub async fn a_marker_is_never_a_value<C: KeyValue + Clone + 'static>(cache: C) 
         None,
         "get_json"
     );
-    let many = cache.get_many(&["k"]).await.unwrap();
+    cache.set("v", "1", None).await.unwrap();
+    let many = cache.get_many(&["k", "v"]).await.unwrap();
     assert_eq!(many.get("k"), Some(&None), "get_many");
+    assert_eq!(many.get("v"), Some(&Some("1".to_owned())), "get_many");
     assert!(cache.exists("k").await.unwrap(), "exists");
     let left = cache.ttl("k").await.unwrap().expect("the lease's expiry");
     assert!(
@@ -161,6 +164,22 @@ pub async fn another_token_cannot_store_or_release<C: KeyValue + Clone + 'static
     release_and_wait(&cache, "k", &token).await;
     assert!(!leases.set_leased("k", &token, "1", TTL).await.unwrap());
     take(&cache, "k", &[]).await;
+}
+
+/// `release` works from a thread without any async runtime (it is called from `Drop`, which
+/// may run after the caller's runtime is gone): the marker goes all the same.
+pub async fn a_lease_is_given_back_without_a_runtime<C: KeyValue + Clone + 'static>(cache: C) {
+    let token = take(&cache, "k", &[]).await;
+    let releasing = cache.clone();
+    std::thread::spawn(move || leases_of(&releasing).release("k", &token, LEASE))
+        .join()
+        .expect("release does not panic without a runtime");
+    eventually(
+        PATIENCE,
+        "the release of a lease from outside a runtime",
+        || async { !cache.exists("k").await.unwrap() },
+    )
+    .await;
 }
 
 /// A release after the holder stored (or after someone else wrote) changes nothing.
@@ -343,6 +362,7 @@ where
         a_resent_lease_is_granted_to_its_own_token,
         the_holder_stores_once_with_its_ttl,
         another_token_cannot_store_or_release,
+        a_lease_is_given_back_without_a_runtime,
         a_late_release_leaves_the_value,
         every_deletion_and_write_ends_a_lease,
         a_lease_expires_by_itself,

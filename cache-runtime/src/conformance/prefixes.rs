@@ -128,7 +128,7 @@ pub async fn a_view_gives_back_its_own_leases<C: Prefixed>(cache: C) {
     let prefixed = cache.prefixed("p:");
     let outer = take(&cache, "k", &[]).await;
     let inner = take(&prefixed, "k", &[]).await;
-    leases_of(&prefixed).release("k", &inner, Duration::from_secs(10));
+    leases_of(&prefixed).release("k", &inner, Duration::from_secs(60));
     eventually(PATIENCE, "the release of the view's lease", || async {
         !prefixed.exists("k").await.unwrap()
     })

@@ -9,7 +9,8 @@ use crate::port::{Cache, KeyValue};
 use super::leases::{leases_of, take};
 use super::{PATIENCE, eventually, group};
 
-const LEASE: Duration = Duration::from_secs(10);
+/// Far longer than `PATIENCE`, so that a lease expiring cannot pass for one given back.
+const LEASE: Duration = Duration::from_secs(60);
 const TTL: Option<Duration> = Some(Duration::from_secs(600));
 
 /// Stores `value` at `key` through a lease recorded under `tags`, as `#[cached]` does.
