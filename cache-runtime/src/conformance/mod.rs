@@ -13,7 +13,8 @@
 //! handles onto one store (a test server, say); nothing else may use that store while the
 //! suite runs. A case that fails panics with a message naming it, such as
 //! ``conformance case `ttl::keys_expire_after_their_ttl` failed: ...``; run that case alone
-//! (`conformance::ttl::keys_expire_after_their_ttl(cache).await`) to look into it.
+//! (`conformance::ttl::keys_expire_after_their_ttl(cache).await`, on an empty cache: a case
+//! called on its own flushes nothing) to look into it.
 //!
 //! ```
 //! use cache_aside::MemoryCache;
