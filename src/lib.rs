@@ -94,6 +94,8 @@
 //! # Features
 //! - `redis` (default): the Redis adapter, through redis-rs.
 //! - `tls` (default): `rediss://` URLs, through rustls.
+//! - `conformance`: the conformance suite (`cache_aside::conformance`), to run against your
+//!   own adapter.
 
 #[doc = include_str!("../docs/cache_put.md")]
 pub use cache_macros::cache_put;

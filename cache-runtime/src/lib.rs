@@ -7,6 +7,8 @@
 mod aside;
 mod attribute;
 mod codec;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod counter;
 mod error;
 mod expiry;

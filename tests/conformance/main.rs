@@ -1,97 +1,282 @@
-//! One conformance suite for every adapter: each case below runs against `MemoryCache` and
-//! against `RedisCache` on a real `redis-server`, so the two cannot drift apart.
+//! One conformance suite for every adapter: the suite that `cache_aside::conformance`
+//! exports, run case by case against `MemoryCache` and against `RedisCache` on a real
+//! `redis-server`, so the two cannot drift apart (and the exported suite stays the one the
+//! crate's own adapters pass). A failing test is named `memory::<topic>::<case>` or
+//! `redis::<topic>::<case>`, after the case function in `cache_aside::conformance`.
 
 #[path = "../support/mod.rs"]
 mod support;
 
 mod backend;
-mod counters;
-mod keys_and_values;
-mod leases;
-mod limits;
-mod many;
-mod patterns;
-mod prefixes;
-mod tags;
-mod ttl;
 
-use backend::Backend;
-
-/// Instantiates every listed case once per adapter, as `memory::case` and `redis::case`.
+/// Instantiates every listed case in `mod $backend`, each on a cache from
+/// `Backend::<$cache>::$make()` (a fresh one, on a server of its own for Redis).
 macro_rules! conformance {
-    ($($module:ident :: $case:ident),* $(,)?) => {
-        mod memory {
+    ($backend:ident, $cache:ty, { $($module:ident ($make:ident): [$($case:ident),* $(,)?]),* $(,)? }) => {
+        mod $backend {
             $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$module::$case(super::Backend::memory()).await;
-                }
-            )*
-        }
-        mod redis {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$module::$case(super::Backend::redis()).await;
+                mod $module {
+                    $(
+                        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                        async fn $case() {
+                            let backend = crate::backend::Backend::<$cache>::$make();
+                            cache_aside::conformance::$module::$case(backend.cache.clone()).await;
+                        }
+                    )*
                 }
             )*
         }
     };
 }
 
-conformance! {
-    keys_and_values::get_of_a_missing_key_is_none,
-    keys_and_values::set_then_get_round_trips_and_overwrites,
-    keys_and_values::empty_keys_and_values_are_ordinary,
-    keys_and_values::unicode_and_binary_looking_keys_and_values_round_trip,
-    keys_and_values::large_values_round_trip,
-    keys_and_values::delete_reports_whether_the_key_existed,
-    keys_and_values::exists_follows_set_and_delete,
-    keys_and_values::json_round_trips_as_plain_json,
-    keys_and_values::invalid_json_is_a_json_error_naming_the_key,
-    keys_and_values::json_of_another_type_is_a_json_error,
-    keys_and_values::ping_answers,
-    ttl::no_ttl_and_no_key_both_report_none,
-    ttl::ttl_reports_the_time_left,
-    ttl::keys_expire_after_their_ttl,
-    ttl::sub_millisecond_ttls_still_expire,
-    ttl::set_without_ttl_clears_the_old_ttl,
-    ttl::expire_sets_a_ttl_on_existing_keys_only,
-    ttl::expire_zero_deletes_the_key,
-    ttl::zero_ttl_on_write_is_refused_and_writes_nothing,
-    ttl::absurd_ttls_are_refused,
-    counters::increment_creates_the_key_at_zero,
-    counters::increment_and_decrement_add_and_subtract,
-    counters::counters_keep_their_ttl,
-    counters::non_integer_values_are_refused_and_kept,
-    counters::overflow_is_refused_and_changes_nothing,
-    counters::concurrent_increments_are_atomic,
-    many::get_many_returns_every_key_asked_for,
-    many::set_many_writes_every_entry,
-    many::set_many_with_ttl_sets_it_on_every_entry,
-    many::empty_batches_are_no_ops,
-    patterns::delete_pattern_deletes_matching_keys_only,
-    patterns::delete_pattern_counts_only_live_keys,
-    patterns::glob_edge_cases_match_like_redis,
-    patterns::escaped_values_match_only_themselves,
-    patterns::delete_pattern_handles_many_keys,
-    prefixes::prefixed_caches_cannot_see_each_others_keys,
-    prefixes::prefixed_flush_deletes_only_its_own_keys,
-    prefixes::prefixed_delete_pattern_stays_inside_the_prefix,
-    prefixes::glob_characters_in_a_prefix_are_literal,
-    prefixes::prefixed_batches_and_counters_stay_inside,
-    prefixes::flush_without_prefix_deletes_everything,
-    prefixes::views_of_a_prefixed_cache_only_narrow,
-    leases::a_marker_is_never_a_value,
-    leases::a_lease_is_taken_once_and_never_over_a_value,
-    leases::the_holder_stores_once_with_its_ttl,
-    leases::another_token_cannot_store_or_release,
-    leases::every_deletion_and_write_ends_a_lease,
-    leases::a_lease_expires_by_itself,
-    leases::a_zero_lease_is_refused,
-    tags::a_tag_deletes_its_entries_only,
-    tags::several_tags_at_once_count_each_entry_once,
-    tags::a_tag_recorded_again_after_its_invalidation_starts_afresh,
-    tags::tags_are_confined_to_their_prefix,
-    tags::patterns_never_match_tags,
+/// Every case of the exported suite, by topic, with the cache it takes.
+macro_rules! every_case {
+    ($backend:ident, $cache:ty) => {
+        conformance!($backend, $cache, {
+            keys_and_values(plain): [
+                get_of_a_missing_key_is_none,
+                set_then_get_round_trips_and_overwrites,
+                empty_keys_and_values_are_ordinary,
+                unicode_and_binary_looking_keys_and_values_round_trip,
+                large_values_round_trip,
+                delete_reports_whether_the_key_existed,
+                exists_follows_set_and_delete,
+                json_round_trips_as_plain_json,
+                invalid_json_is_a_json_error_naming_the_key,
+                json_of_another_type_is_a_json_error,
+                ping_answers,
+            ],
+            ttl(plain): [
+                no_ttl_and_no_key_both_report_none,
+                ttl_reports_the_time_left,
+                keys_expire_after_their_ttl,
+                sub_millisecond_ttls_still_expire,
+                set_without_ttl_clears_the_old_ttl,
+                expire_sets_a_ttl_on_existing_keys_only,
+                expire_zero_deletes_the_key,
+                zero_ttl_on_write_is_refused_and_writes_nothing,
+                absurd_ttls_are_refused,
+            ],
+            counters(plain): [
+                increment_creates_the_key_at_zero,
+                increment_and_decrement_add_and_subtract,
+                counters_keep_their_ttl,
+                non_integer_values_are_refused_and_kept,
+                overflow_is_refused_and_changes_nothing,
+                concurrent_increments_are_atomic,
+            ],
+            batches(plain): [
+                get_many_returns_every_key_asked_for,
+                set_many_writes_every_entry,
+                set_many_with_ttl_sets_it_on_every_entry,
+                empty_batches_are_no_ops,
+            ],
+            patterns(plain): [
+                delete_pattern_deletes_matching_keys_only,
+                delete_pattern_counts_only_live_keys,
+                glob_edge_cases_match_like_redis,
+                escaped_values_match_only_themselves,
+                delete_pattern_handles_many_keys,
+            ],
+            prefixes(plain): [
+                prefixed_caches_cannot_see_each_others_keys,
+                prefixed_flush_deletes_only_its_own_keys,
+                prefixed_delete_pattern_stays_inside_the_prefix,
+                glob_characters_in_a_prefix_are_literal,
+                prefixed_batches_and_counters_stay_inside,
+                flush_without_prefix_deletes_everything,
+                views_of_a_prefixed_cache_only_narrow,
+                a_prefixed_flush_ends_a_lease,
+                a_view_gives_back_its_own_leases,
+                tags_are_confined_to_their_prefix,
+                patterns_never_match_narrower_views_tags,
+            ],
+            leases(plain): [
+                a_marker_is_never_a_value,
+                a_lease_is_taken_once_and_never_over_a_value,
+                a_resent_lease_is_granted_to_its_own_token,
+                the_holder_stores_once_with_its_ttl,
+                another_token_cannot_store_or_release,
+                a_lease_is_given_back_without_a_runtime,
+                a_late_release_leaves_the_value,
+                every_deletion_and_write_ends_a_lease,
+                a_lease_expires_by_itself,
+                a_zero_lease_is_refused,
+            ],
+            tags(plain): [
+                a_tag_deletes_its_entries_only,
+                several_tags_at_once_count_each_entry_once,
+                a_tag_recorded_again_after_its_invalidation_starts_afresh,
+                record_tags_puts_a_plain_write_under_its_tags,
+                record_tags_without_tags_does_nothing,
+                try_lease_records_the_tags_whatever_it_finds,
+                an_entry_that_expired_and_came_back_is_still_tagged,
+                a_flush_forgets_every_tag,
+                patterns_never_match_tags,
+            ],
+            limits(limited): [
+                values_over_the_limit_are_refused,
+                keys_over_the_limit_are_refused,
+                leases_keep_the_limits,
+                a_prefix_counts_toward_the_key_limit,
+            ],
+        });
+    };
+}
+
+every_case!(memory, cache_aside::MemoryCache);
+every_case!(redis, cache_aside::RedisCache);
+
+/// The group runners, as an outside adapter's author calls them.
+mod groups {
+    use std::collections::HashMap;
+    use std::time::Duration;
+
+    use cache_aside::prelude::*;
+    use cache_aside::{CacheError, MemoryCache, RedisCache, conformance};
+
+    use crate::backend::Backend;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn memory_passes_every_group() {
+        conformance::run_all(|| async { MemoryCache::new() }).await;
+        conformance::prefixes(|| async { MemoryCache::new() }).await;
+        conformance::limits(|limits| async move {
+            MemoryCache::builder()
+                .max_key_size(limits.max_key_size)
+                .max_value_size(limits.max_value_size)
+                .build()
+        })
+        .await;
+    }
+
+    /// Every case on one server: the runner flushes before each case.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redis_passes_every_group_on_one_server() {
+        let backend = Backend::<RedisCache>::plain();
+        let cache = &backend.cache;
+        conformance::run_all(|| async { cache.clone() }).await;
+        conformance::prefixes(|| async { cache.clone() }).await;
+        let limited = Backend::<RedisCache>::limited();
+        let limited = &limited.cache;
+        conformance::limits(|_| async { limited.clone() }).await;
+    }
+
+    /// An adapter without leases passes `run_all`, which skips the lease and tag cases.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_cache_without_leases_passes_run_all() {
+        conformance::run_all(|| async { NoLeases(MemoryCache::new()) }).await;
+    }
+
+    /// A case that fails is named in the panic.
+    #[tokio::test]
+    #[should_panic(expected = "conformance case `leases::a_marker_is_never_a_value` failed")]
+    async fn a_cache_without_leases_fails_the_lease_group_by_name() {
+        conformance::leases(|| async { NoLeases(MemoryCache::new()) }).await;
+    }
+
+    /// A decorator that hides the lease capability.
+    #[derive(Clone)]
+    struct NoLeases(MemoryCache);
+
+    impl Cache for NoLeases {
+        async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
+            self.0.get(key).await
+        }
+        async fn set(
+            &self,
+            key: &str,
+            value: &str,
+            ttl: Option<Duration>,
+        ) -> Result<(), CacheError> {
+            self.0.set(key, value, ttl).await
+        }
+        async fn delete(&self, key: &str) -> Result<bool, CacheError> {
+            self.0.delete(key).await
+        }
+        async fn delete_pattern(&self, pattern: &str) -> Result<u64, CacheError> {
+            self.0.delete_pattern(pattern).await
+        }
+    }
+
+    impl KeyValue for NoLeases {
+        async fn exists(&self, key: &str) -> Result<bool, CacheError> {
+            self.0.exists(key).await
+        }
+        async fn expire(&self, key: &str, ttl: Duration) -> Result<bool, CacheError> {
+            self.0.expire(key, ttl).await
+        }
+        async fn increment(&self, key: &str, amount: i64) -> Result<i64, CacheError> {
+            self.0.increment(key, amount).await
+        }
+        async fn decrement(&self, key: &str, amount: i64) -> Result<i64, CacheError> {
+            self.0.decrement(key, amount).await
+        }
+        async fn ttl(&self, key: &str) -> Result<Option<Duration>, CacheError> {
+            self.0.ttl(key).await
+        }
+        async fn flush(&self) -> Result<(), CacheError> {
+            self.0.flush().await
+        }
+        async fn ping(&self) -> Result<(), CacheError> {
+            self.0.ping().await
+        }
+        async fn get_many(
+            &self,
+            keys: &[&str],
+        ) -> Result<HashMap<String, Option<String>>, CacheError> {
+            self.0.get_many(keys).await
+        }
+        async fn set_many(
+            &self,
+            entries: &[(&str, &str)],
+            ttl: Option<Duration>,
+        ) -> Result<(), CacheError> {
+            self.0.set_many(entries, ttl).await
+        }
+    }
+}
+
+/// What only a byte store can hold at a key: `Lease::Foreign`.
+mod redis_only {
+    use cache_aside::RedisCache;
+    use cache_aside::conformance::leases::foreign_contents_are_reported;
+
+    use crate::backend::Backend;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_list_at_the_key_is_foreign() {
+        let backend = Backend::<RedisCache>::plain();
+        let backend = &backend;
+        foreign_contents_are_reported(backend.cache.clone(), |key| async move {
+            let _: () = redis::cmd("RPUSH")
+                .arg(key)
+                .arg("x")
+                .query(&mut raw(backend))
+                .unwrap();
+        })
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn bytes_that_are_not_utf8_are_foreign() {
+        let backend = Backend::<RedisCache>::plain();
+        let backend = &backend;
+        foreign_contents_are_reported(backend.cache.clone(), |key| async move {
+            let _: () = redis::cmd("SET")
+                .arg(key)
+                .arg(&[0xFE_u8, 0x01][..])
+                .query(&mut raw(backend))
+                .unwrap();
+        })
+        .await;
+    }
+
+    fn raw(backend: &Backend<RedisCache>) -> redis::Connection {
+        backend
+            .server
+            .as_ref()
+            .expect("a Redis backend has a server")
+            .raw()
+    }
 }
