@@ -105,16 +105,22 @@ impl MemoryCache {
             .entry_by_ref(self.view.full_key(key).as_ref())
             .and_compute_with(|current| {
                 let current = current.map(|entry| entry.into_value());
-                match &current {
+                match current {
                     Some(entry) if entry.is_live(Instant::now()) => {
                         found = match &entry.lease {
                             Some(holder) if holder == token => Lease::Granted,
                             Some(holder) => Lease::Loading(holder.clone()),
                             None => Lease::Filled(entry.value.to_string()),
                         };
-                        Op::Nop
+                        // Recorded under the tags whatever it holds, as on Redis: the value
+                        // there (or the one the other holder stores) is this key's.
+                        if tags.is_empty() {
+                            return Op::Nop;
+                        }
+                        let tags = self.with_tags(Some(&entry), tags);
+                        Op::Put(Entry { tags, ..entry })
                     }
-                    _ => Op::Put(Entry {
+                    current => Op::Put(Entry {
                         value: "".into(),
                         expires_at: Self::deadline(lease_ms),
                         lease: Some(token.clone()),
@@ -161,6 +167,9 @@ impl MemoryCache {
     /// the put not come, it expires and leaves the tags.
     fn tag_existing(&self, key: &str, tags: &[&str]) -> Result<(), CacheError> {
         self.view.check_key(key)?;
+        if tags.is_empty() {
+            return Ok(());
+        }
         let result = self
             .store
             .entry_by_ref(self.view.full_key(key).as_ref())
