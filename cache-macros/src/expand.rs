@@ -212,14 +212,14 @@ impl<'a> Frame<'a> {
             Returns::Option { value } => (quote!(#private::SomeOnly), value.span()),
             Returns::Plain => (quote!(#private::Plain), return_type.span()),
         };
-        // The shape goes to `checked` through a local whose name is located at the cached
+        // The shape goes to `return_kind` through a local whose name is located at the cached
         // type: the bound error lands there, while the paths (which name the crate) and
         // the expression itself keep the attribute's span, where lints leave them alone.
         let binding = local("shape");
         let argument = syn::Ident::new("cache_aside_shape", Span::mixed_site().located_at(span));
         Shape {
             binding: quote!(let #binding = { #shape };),
-            checked: quote!(#private::checked::<#return_type, _>(#argument)),
+            checked: quote!(#private::return_kind::<#return_type, _>(#argument)),
         }
     }
 
@@ -358,9 +358,9 @@ fn cached(function: &ItemFn, args: &Args, errors: &mut Errors) -> TokenStream {
         let #key_var = if #enabled_var { #key } else { ::std::string::String::new() };
         let #ttl_var = #ttl;
         let #fill_var = if #enabled_var {
-            #private::fill(#ttl_var, #lease, ::std::vec![#(#tags),*])
+            #private::miss_options(#ttl_var, #lease, ::std::vec![#(#tags),*])
         } else {
-            #private::fill(#ttl_var, ::core::option::Option::None, ::std::vec::Vec::new())
+            #private::miss_options(#ttl_var, ::core::option::Option::None, ::std::vec::Vec::new())
         };
         let #cache_var = #cache;
         #private::cached(#site_var, #cache_argument, #enabled_var, #key_var, #fill_var, #checked, #body)

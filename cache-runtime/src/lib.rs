@@ -62,9 +62,10 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::attribute::{
-        Cacheable, Checked, Fill, GlobEscaped, KeepErr, KeyPart, OkOnly, Plain, ResultProbe, Shape,
-        ShareClonedErr, Site, SomeAndNone, SomeOnly, Target, cached, checked, fill, glob_escaped,
-        invalidate, invalidate_skipped, key_part, lease, put, put_split, ttl,
+        Cacheable, GlobEscaped, KeepErr, KeyPart, MissOptions, OkOnly, Plain, ResultProbe,
+        ReturnKind, Shape, ShareClonedErr, Site, SomeAndNone, SomeOnly, Target, cached,
+        glob_escaped, invalidate, invalidate_skipped, key_part, lease, miss_options, put,
+        put_split, return_kind, ttl,
     };
     pub use crate::global::global;
     pub use crate::port::Identity;

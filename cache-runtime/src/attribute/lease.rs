@@ -16,7 +16,7 @@ const MAX_PAUSE: Duration = Duration::from_millis(50);
 /// How `#[cached]` fills a key it missed: the entry's TTL, the lease of the load, and the
 /// tags the entry is recorded under.
 #[doc(hidden)]
-pub struct Fill {
+pub struct MissOptions {
     pub(super) ttl: Option<Duration>,
     /// How long the lease lives, and how long a caller waits for another's load.
     pub(super) lease: Duration,
@@ -26,8 +26,12 @@ pub struct Fill {
 /// `#[cached]`'s `ttl`, `lease` (default [`DEFAULT_LEASE`]) and rendered `tags` for one
 /// call.
 #[doc(hidden)]
-pub fn fill(ttl: Option<Duration>, lease: Option<Duration>, tags: Vec<String>) -> Fill {
-    Fill {
+pub fn miss_options(
+    ttl: Option<Duration>,
+    lease: Option<Duration>,
+    tags: Vec<String>,
+) -> MissOptions {
+    MissOptions {
         ttl,
         // A zero lease would be refused by the store; the shortest one is as good.
         lease: lease.unwrap_or(DEFAULT_LEASE).max(Duration::from_millis(1)),
@@ -92,7 +96,7 @@ pub(super) async fn acquire<C: Cache>(
     site: &Site,
     cache: &C,
     key: &str,
-    fill: &Fill,
+    fill: &MissOptions,
     mut found: Found,
     trouble: &mut Trouble,
 ) -> Acquired {
@@ -149,7 +153,7 @@ pub(super) async fn try_once<C: Cache>(
     site: &Site,
     cache: &C,
     key: &str,
-    fill: &Fill,
+    fill: &MissOptions,
     trouble: &mut Trouble,
 ) -> Write {
     if !trouble.usable {
@@ -168,7 +172,7 @@ pub(super) async fn try_once<C: Cache>(
 /// How to write a load after a cache error kept it from a lease: plainly, as before leases,
 /// unless the entry has tags. Those could not be recorded, and an entry that is not under
 /// its tags would escape their invalidations.
-fn unleased(fill: &Fill) -> Write {
+fn unleased(fill: &MissOptions) -> Write {
     if fill.tags.is_empty() {
         Write::Plain
     } else {

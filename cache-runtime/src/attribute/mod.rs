@@ -10,11 +10,11 @@ mod run;
 mod shape;
 mod site;
 
-pub use lease::{Fill, fill, lease};
+pub use lease::{MissOptions, lease, miss_options};
 pub use render::{GlobEscaped, KeyPart, glob_escaped, key_part};
 pub use run::{Target, cached, invalidate, invalidate_skipped, put, put_split, ttl};
 pub use shape::{
-    Cacheable, Checked, KeepErr, OkOnly, Plain, ResultProbe, Shape, ShareClonedErr, SomeAndNone,
-    SomeOnly, checked,
+    Cacheable, KeepErr, OkOnly, Plain, ResultProbe, ReturnKind, Shape, ShareClonedErr, SomeAndNone,
+    SomeOnly, return_kind,
 };
 pub use site::{FunctionStats, Site, stats, stats_for};

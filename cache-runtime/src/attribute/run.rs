@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use super::flight::{Landed, Role};
 use super::lease::{
-    Acquired, Fill, Found, Write, acquire, give_back, give_back_detached, look, try_once,
+    Acquired, Found, MissOptions, Write, acquire, give_back, give_back_detached, look, try_once,
 };
-use super::shape::Checked;
+use super::shape::ReturnKind;
 use super::site::Site;
 use crate::error::{CacheError, ErrorCode};
 use crate::lease::LeaseToken;
@@ -29,8 +29,8 @@ pub async fn cached<C, R, V, F>(
     cache: &C,
     enabled: bool,
     key: String,
-    fill: Fill,
-    shape: Checked<R, V>,
+    fill: MissOptions,
+    shape: ReturnKind<R, V>,
     body: F,
 ) -> R
 where
@@ -62,8 +62,8 @@ async fn miss<C, R, V, F>(
     site: &'static Site,
     cache: &C,
     key: String,
-    fill: Fill,
-    shape: Checked<R, V>,
+    fill: MissOptions,
+    shape: ReturnKind<R, V>,
     body: F,
     mut found: Found,
     mut trouble: Trouble,
@@ -204,7 +204,7 @@ async fn finish<C: Cache>(
     cache: &C,
     key: &str,
     raw: &str,
-    fill: &Fill,
+    fill: &MissOptions,
     write: Write,
     trouble: &mut Trouble,
     overtaken: impl Fn() -> bool,
@@ -251,7 +251,7 @@ pub fn ttl(ttl: Duration) -> Option<Duration> {
 
 /// `#[cache_put]` after its body: the part of the result to store, or the result to return
 /// as it is (counted as a call that stored nothing).
-pub fn put_split<R, V>(site: &'static Site, shape: &Checked<R, V>, result: R) -> Result<V, R> {
+pub fn put_split<R, V>(site: &'static Site, shape: &ReturnKind<R, V>, result: R) -> Result<V, R> {
     site.register();
     Site::count(&site.loads);
     shape.split(result)
@@ -263,7 +263,7 @@ pub async fn put<C: Cache, R, V>(
     cache: &C,
     key: &str,
     ttl: Option<Duration>,
-    shape: &Checked<R, V>,
+    shape: &ReturnKind<R, V>,
     value: V,
 ) -> R {
     let mut trouble = Trouble::default();
@@ -476,7 +476,7 @@ fn decode<R, V>(
     site: &Site,
     key: &str,
     raw: &str,
-    shape: &Checked<R, V>,
+    shape: &ReturnKind<R, V>,
     trouble: &mut Trouble,
 ) -> Option<R> {
     let value = trouble.keep(site, key, "decode", shape.decode(key, raw))?;
@@ -487,7 +487,7 @@ fn decode<R, V>(
 fn encode<R, V>(
     site: &Site,
     key: &str,
-    shape: &Checked<R, V>,
+    shape: &ReturnKind<R, V>,
     value: &V,
     trouble: &mut Trouble,
 ) -> Option<Arc<str>> {
@@ -565,8 +565,8 @@ mod tests {
     use tokio::sync::{Notify, oneshot};
 
     use super::*;
-    use crate::attribute::lease::fill;
-    use crate::attribute::shape::{Plain, checked};
+    use crate::attribute::lease::miss_options;
+    use crate::attribute::shape::{Plain, return_kind};
     use crate::memory::MemoryCache;
 
     async fn with_timeout<F: Future>(future: F) -> F::Output {
@@ -591,8 +591,8 @@ mod tests {
                     &*cache,
                     true,
                     "k".into(),
-                    fill(None, None, Vec::new()),
-                    checked(Plain),
+                    miss_options(None, None, Vec::new()),
+                    return_kind(Plain),
                     async {
                         started.notify_one();
                         let _ = blocked.await;
@@ -611,8 +611,8 @@ mod tests {
                     &*cache,
                     true,
                     "k".into(),
-                    fill(None, None, Vec::new()),
-                    checked(Plain),
+                    miss_options(None, None, Vec::new()),
+                    return_kind(Plain),
                     async { 2_u32 },
                 )
                 .await
@@ -646,8 +646,8 @@ mod tests {
                         &*cache,
                         true,
                         "k".into(),
-                        fill(None, None, Vec::new()),
-                        checked(Plain),
+                        miss_options(None, None, Vec::new()),
+                        return_kind(Plain),
                         async move {
                             if runs.fetch_add(1, Ordering::SeqCst) == 0 {
                                 release.notified().await;

@@ -21,7 +21,7 @@ pub type Shared = Arc<dyn Any + Send + Sync>;
 #[doc(hidden)]
 pub trait Shape<R> {
     /// What is stored: `T` of `Result<T, E>`, `Option<T>`, or plain `T`. Its serde bound
-    /// is on [`checked`], so that a missing derive is reported once, as [`Cacheable`], at
+    /// is on [`return_kind`], so that a missing derive is reported once, as [`Cacheable`], at
     /// the return type.
     type Value;
     /// `Ok` with the part of `result` to store, or `Err` with `result` itself when it is
@@ -198,7 +198,7 @@ impl<T, E> KeepErr<Result<T, E>> for &ResultProbe<Result<T, E>> {
 /// `Send`-ness of a caller's future does not depend on proving one (which fails for
 /// `R = Result<_, Box<dyn Error>>`, whose lifetimes are erased in that proof).
 #[doc(hidden)]
-pub struct Checked<R, V> {
+pub struct ReturnKind<R, V> {
     split: fn(R) -> Result<V, R>,
     rebuild: fn(V) -> R,
     share: fn(&R) -> Option<Shared>,
@@ -207,7 +207,7 @@ pub struct Checked<R, V> {
     decode: fn(&str, &str) -> Result<V, CacheError>,
 }
 
-impl<R, V> Checked<R, V> {
+impl<R, V> ReturnKind<R, V> {
     /// See [`Shape::split`].
     pub fn split(&self, result: R) -> Result<V, R> {
         (self.split)(result)
@@ -242,12 +242,12 @@ impl<R, V> Checked<R, V> {
 /// `shape`, once its stored value is known to be [`Cacheable`]; the macro spans this call
 /// at the cached type, so that is where a missing derive is reported.
 #[doc(hidden)]
-pub fn checked<R, S>(shape: S) -> Checked<R, S::Value>
+pub fn return_kind<R, S>(shape: S) -> ReturnKind<R, S::Value>
 where
     S: Shape<R, Value: Cacheable>,
 {
     let sharing = shape.sharing();
-    Checked {
+    ReturnKind {
         split: S::split,
         rebuild: S::rebuild,
         share: sharing.share,
