@@ -322,9 +322,12 @@ pub(crate) enum Binding {
 
 /// What a function returns, as far as caching is concerned; picked by how the return type
 /// is written, since a macro cannot see through type aliases.
+#[allow(clippy::large_enum_variant)] // one per expansion
 pub(crate) enum Returns {
-    /// `Result<T, E>` or an alias named `Result` (`io::Result<T>`): `Ok` is cached.
-    Result { ok: Type },
+    /// `Result<T, E>` or an alias named `Result` (`io::Result<T>`): `Ok` is cached. For
+    /// `Result<Option<T>, E>`, `some` is `T`: an `Ok(None)` is treated as an `Option`'s
+    /// `None`.
+    Result { ok: Type, some: Option<Type> },
     /// `Option<T>`: `Some` is cached (and `None` with `cache_none = true`).
     Option { value: Type },
     /// Anything else is cached as a whole.
@@ -446,7 +449,14 @@ fn returns(ty: &Type) -> Returns {
         return Returns::Plain;
     };
     if name == "Result" {
-        Returns::Result { ok: first.clone() }
+        let some = match generic(first) {
+            Some((name, arguments)) if name == "Option" => option_value(arguments),
+            _ => None,
+        };
+        Returns::Result {
+            ok: first.clone(),
+            some,
+        }
     } else if name == "Option"
         && let Some(value) = option_value(arguments)
     {
@@ -490,7 +500,8 @@ mod tests {
 
     fn returns_of(ty: &str) -> String {
         match returns(&syn::parse_str(ty).unwrap()) {
-            Returns::Result { ok } => format!("ok {}", ok.to_token_stream()),
+            Returns::Result { ok, some: None } => format!("ok {}", ok.to_token_stream()),
+            Returns::Result { some: Some(t), .. } => format!("ok some {}", t.to_token_stream()),
             Returns::Option { value } => format!("some {}", value.to_token_stream()),
             Returns::Plain => "plain".to_owned(),
         }
@@ -500,6 +511,15 @@ mod tests {
     fn return_kinds_by_how_the_type_is_written() {
         assert_eq!(returns_of("Result<u8, String>"), "ok u8");
         assert_eq!(returns_of("io::Result<u8>"), "ok u8");
+        assert_eq!(returns_of("Result<Option<u8>, E>"), "ok some u8");
+        assert_eq!(
+            returns_of("anyhow::Result<std::option::Option<u8>>"),
+            "ok some u8"
+        );
+        assert_eq!(
+            returns_of("Result<Vec<Option<u8>>, E>"),
+            "ok Vec < Option < u8 > >"
+        );
         assert_eq!(returns_of("Option<u8>"), "some u8");
         assert_eq!(
             returns_of("Option<Result<u8, E>>"),

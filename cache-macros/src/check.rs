@@ -212,11 +212,16 @@ fn cache_none(cache_none: Option<&Value<syn::LitBool>>, function: &Function, err
     match cache_none {
         Some(Value::Malformed(value)) => errors.at(value, "`cache_none` takes `true` or `false`"),
         Some(Value::Valid(flag))
-            if flag.value && !matches!(function.returns, Returns::Option { .. }) =>
+            if flag.value
+                && !matches!(
+                    function.returns,
+                    Returns::Option { .. } | Returns::Result { some: Some(_), .. }
+                ) =>
         {
             errors.at(
                 flag,
-                "`cache_none` applies to functions that return `Option<T>`",
+                "`cache_none` applies to functions that return `Option<T>` or \
+                 `Result<Option<T>, E>`",
             );
         }
         _ => {}

@@ -296,18 +296,27 @@ impl<'a> Frame<'a> {
         let private = &self.private;
         let output = &self.function.output;
         let (shape, span) = match &self.function.returns {
-            Returns::Result { ok } => {
+            Returns::Result { ok, some } => {
+                // What is stored: `T` of `Ok(T)`, of `Ok(Some(T))`, or with `cache_none`,
+                // the `Option<T>` of `Ok(Option<T>)`.
+                let (probe, unshared, span) = match some {
+                    None => (quote!(ok_only), quote!(OkOnly), ok.span()),
+                    Some(_) if cache_none => {
+                        (quote!(ok_some_and_none), quote!(OkSomeAndNone), ok.span())
+                    }
+                    Some(value) => (quote!(ok_some), quote!(OkSome), value.span()),
+                };
                 let shape = if self.function.may_share_errors() {
                     quote! {
-                        // One of the two resolves `ok_only`; the other is unused.
+                        // One of the two resolves the probe; the other is unused.
                         #[allow(unused_imports)]
                         use #private::{KeepErr as _, ShareClonedErr as _};
-                        (&#private::ResultProbe::<#output>::new()).ok_only()
+                        (&#private::ResultProbe::<#output>::new()).#probe()
                     }
                 } else {
-                    quote!(#private::OkOnly::unshared())
+                    quote!(#private::#unshared::unshared())
                 };
-                (shape, ok.span())
+                (shape, span)
             }
             Returns::Option { .. } if cache_none => (quote!(#private::SomeAndNone), output.span()),
             Returns::Option { value } => (quote!(#private::SomeOnly), value.span()),

@@ -14,7 +14,7 @@ pub use lease::{MissOptions, lease, miss_options};
 pub use render::{GlobEscaped, KeyPart, glob_escaped, key_part};
 pub use run::{Target, cached, invalidate, invalidate_skipped, put, put_split, ttl};
 pub use shape::{
-    Cacheable, KeepErr, OkOnly, Plain, ResultProbe, ReturnKind, Shape, ShareClonedErr, SomeAndNone,
-    SomeOnly, return_kind,
+    Cacheable, KeepErr, OkOnly, OkSome, OkSomeAndNone, Plain, ResultProbe, ReturnKind, Shape,
+    ShareClonedErr, SomeAndNone, SomeOnly, return_kind,
 };
 pub use site::{FunctionStats, Site, stats, stats_for};
