@@ -47,7 +47,7 @@ impl Kind {
                 "cache_none",
                 "crate",
             ],
-            Kind::CachePut => &["key", "ttl", "cache", "cache_none", "crate"],
+            Kind::CachePut => &["key", "ttl", "tags", "cache", "cache_none", "crate"],
             Kind::Invalidate => &["key", "pattern", "tags", "cache", "crate"],
         }
     }
@@ -137,6 +137,7 @@ pub(crate) struct Cached {
 pub(crate) struct CachePut {
     pub(crate) key: Option<Value<Template>>,
     pub(crate) ttl: Option<Duration>,
+    pub(crate) tags: Option<Value<Tags>>,
     pub(crate) cache_none: Option<Value<LitBool>>,
     pub(crate) common: Common,
 }
@@ -214,6 +215,7 @@ impl Attribute {
             Kind::CachePut => Attribute::CachePut(CachePut {
                 key: take("key").map(template),
                 ttl: take("ttl").map(duration),
+                tags: take("tags").map(tags),
                 cache_none: take("cache_none").map(boolean),
                 common,
             }),

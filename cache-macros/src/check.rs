@@ -73,6 +73,7 @@ fn cache_put(put: &CachePut, function: &Function, errors: &mut Errors) {
     let CachePut {
         key,
         ttl,
+        tags,
         cache_none,
         common,
     } = put;
@@ -86,6 +87,9 @@ fn cache_put(put: &CachePut, function: &Function, errors: &mut Errors) {
         None => {}
     }
     duration(ttl.as_ref(), TTL, errors);
+    if let Some(tags) = tags {
+        self::tags(tags, function, errors);
+    }
     self::cache_none(cache_none.as_ref(), function, errors);
     stored_return(function, errors);
 }

@@ -111,18 +111,24 @@ impl<'a> Frame<'a> {
         } = self.shape(cache_none(put.cache_none.as_ref()));
         let cache = self.cache();
         let ttl = duration(put.ttl.as_ref(), &quote!(#private::ttl));
+        let tags = self.tags(put.tags.as_ref());
         let (body_setup, body) = self.body();
         let [
             site_var,
             key_var,
+            tags_var,
             kind_var,
             value,
             uncached,
             ttl_var,
             cache_var,
-        ] = ["site", "key", "kind", "value", "uncached", "ttl", "cache"].map(local);
+        ] = [
+            "site", "key", "tags", "kind", "value", "uncached", "ttl", "cache",
+        ]
+        .map(local);
         let cache_argument = self.cache_argument();
-        // The key is rendered before the body, which may move the parameters it reads. Only the stored part of the result is held across the write, so an
+        // The key and the tags are rendered before the body, which may move the parameters
+        // they read. Only the stored part of the result is held across the write, so an
         // `Err` that is not `Send` does not make the function's future `!Send`.
         self.emit(quote! {
             #body_setup
@@ -130,13 +136,14 @@ impl<'a> Frame<'a> {
             #binding
             let #kind_var = #return_kind;
             let #key_var = #key;
+            let #tags_var: ::std::vec::Vec<::std::string::String> = #tags;
             let #value = match #private::put_split(#site_var, &#kind_var, #body.await) {
                 ::core::result::Result::Ok(#value) => #value,
                 ::core::result::Result::Err(#uncached) => return #uncached,
             };
             let #ttl_var = #ttl;
             let #cache_var = #cache;
-            #private::put(#site_var, #cache_argument, &#key_var, #ttl_var, &#kind_var, #value).await
+            #private::put(#site_var, #cache_argument, &#key_var, #ttl_var, #tags_var, &#kind_var, #value).await
         })
     }
 

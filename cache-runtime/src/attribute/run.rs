@@ -257,15 +257,18 @@ pub fn put_split<R, V>(site: &'static Site, shape: &ReturnKind<R, V>, result: R)
     shape.split(result)
 }
 
-/// `#[cache_put]`: stores `value` at `key` and returns it as the function's result.
+/// `#[cache_put]`: stores `value` at `key` and returns it as the function's result. `tags`
+/// are the rendered `tags = [...]` (not recorded yet).
 pub async fn put<C: Cache, R, V>(
     site: &'static Site,
     cache: &C,
     key: &str,
     ttl: Option<Duration>,
+    tags: Vec<String>,
     shape: &ReturnKind<R, V>,
     value: V,
 ) -> R {
+    let _ = tags;
     let mut trouble = Trouble::default();
     if let Some(raw) = encode(site, key, shape, &value, &mut trouble) {
         overtake(cache, |loading, _| loading == key);
