@@ -167,40 +167,29 @@ pub(crate) enum Attribute {
 impl Attribute {
     /// The model of `args` given to `kind`.
     pub(crate) fn new(kind: Kind, args: Args) -> Attribute {
-        let mut common = Common {
-            kind,
-            cache: None,
-            krate: None,
-            strays: Vec::new(),
-            truncated: args.truncated,
-        };
-        // What the attribute takes, the first of each (every one, for targets).
-        let mut given: Vec<Arg> = Vec::new();
-        for arg in args.list {
-            let name = arg.name.to_string();
-            if !kind.accepts().contains(&name.as_str()) {
-                common.strays.push(Stray::Unknown(arg.name));
-            } else if !kind.repeats(&name) && given.iter().any(|seen| seen.name == arg.name) {
-                common.strays.push(Stray::Repeated(arg.name));
+        // What the attribute takes, the first of each (every one, for targets), in order.
+        let mut given: Vec<(String, Expr)> = Vec::new();
+        let mut strays = Vec::new();
+        for Arg { name, value } in args.list {
+            let text = name.to_string();
+            if !kind.accepts().contains(&text.as_str()) {
+                strays.push(Stray::Unknown(name));
+            } else if !kind.repeats(&text) && given.iter().any(|(seen, _)| *seen == text) {
+                strays.push(Stray::Repeated(name));
             } else {
-                given.push(arg);
+                given.push((text, value));
             }
         }
-        let mut given: Vec<(String, Expr)> = given
-            .into_iter()
-            .filter_map(|Arg { name, value }| {
-                let name = name.to_string();
-                match name.as_str() {
-                    "cache" => common.cache = Some(value),
-                    "crate" => common.krate = Some(crate_path(value)),
-                    _ => return Some((name, value)),
-                }
-                None
-            })
-            .collect();
         let mut take = |name: &str| {
             let at = given.iter().position(|(given, _)| given == name)?;
             Some(given.remove(at).1)
+        };
+        let common = Common {
+            kind,
+            cache: take("cache"),
+            krate: take("crate").map(crate_path),
+            strays,
+            truncated: args.truncated,
         };
         match kind {
             Kind::Cached => Attribute::Cached(Cached {
@@ -499,6 +488,70 @@ fn option_value(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::errors::Errors;
+
+    fn model(kind: Kind, args: &str) -> Attribute {
+        let mut errors = Errors::default();
+        let args = Args::parse(args.parse().unwrap(), &mut errors);
+        assert!(errors.is_empty());
+        Attribute::new(kind, args)
+    }
+
+    fn strays(common: &Common) -> Vec<String> {
+        common
+            .strays
+            .iter()
+            .map(|stray| match stray {
+                Stray::Unknown(name) => format!("unknown {name}"),
+                Stray::Repeated(name) => format!("repeated {name}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_first_of_each_argument_is_kept_and_the_rest_are_strays() {
+        let args = r#"ttl = 1, key = "a", tll = 2, ttl = 3, cache = c, cache = d, crate = "x""#;
+        let Attribute::Cached(cached) = model(Kind::Cached, args) else {
+            panic!("a #[cached] model");
+        };
+        assert!(matches!(
+            cached.ttl.map(|ttl| ttl.form),
+            Some(DurationForm::Fixed(Ok(ttl))) if ttl.as_secs() == 1
+        ));
+        assert!(matches!(cached.key, Some(Value::Valid(_))));
+        assert_eq!(cached.common.cache.to_token_stream().to_string(), "c");
+        assert!(matches!(cached.common.krate, Some(Value::Valid(_))));
+        assert_eq!(
+            strays(&cached.common),
+            ["unknown tll", "repeated ttl", "repeated cache"]
+        );
+        let Attribute::CachePut(put) = model(Kind::CachePut, "lease = 1, tags = 2") else {
+            panic!("a #[cache_put] model");
+        };
+        assert!(matches!(put.tags, Some(Value::Malformed(_))));
+        assert_eq!(strays(&put.common), ["unknown lease"]);
+    }
+
+    #[test]
+    fn targets_are_kept_in_the_order_written() {
+        let args = r#"pattern = "p:*", key = "k", tags = ["t"], key = 5, ttl = 1"#;
+        let Attribute::Invalidate(invalidate) = model(Kind::Invalidate, args) else {
+            panic!("an #[invalidate] model");
+        };
+        let targets: Vec<&str> = invalidate
+            .targets
+            .iter()
+            .map(|target| match target {
+                Target::Pattern(Value::Valid(_)) => "pattern",
+                Target::Key(Value::Valid(_)) => "key",
+                Target::Key(Value::Malformed(_)) => "malformed key",
+                Target::Tags(Value::Valid(_)) => "tags",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(targets, ["pattern", "key", "tags", "malformed key"]);
+        assert_eq!(strays(&invalidate.common), ["unknown ttl"]);
+    }
 
     fn returns_of(ty: &str) -> String {
         match returns(&syn::parse_str(ty).unwrap()) {
