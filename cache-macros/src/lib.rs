@@ -4,10 +4,10 @@
 //! lives there. This crate only turns the attributes into calls on `cache_aside::__private`.
 //!
 //! Each attribute goes through one pipeline: `attr.rs` parses the arguments as written,
-//! `ast.rs` types them (and the function) into a model, `check.rs` holds every rule and
-//! reports every error into one context (`errors.rs`), and `expand.rs` generates code from
-//! a model that passed. `template.rs` and `ttl.rs` read the small languages of key templates
-//! and durations.
+//! `ast.rs` types them (and the function, `ast/function.rs`) into a model, `check.rs` holds
+//! every rule and reports every error into one context (`errors.rs`), and `expand.rs`
+//! generates code from a model that passed. `template.rs` and `ttl.rs` read the small
+//! languages of key templates and durations.
 
 mod ast;
 mod attr;
