@@ -1,15 +1,15 @@
 //! Key templates: `"user:{id}"`, `"{self.tenant}:{order.id}"`, `"{{literal}}"`.
 //!
-//! A template is checked against the function's parameters and turned into a `format!`
-//! call. Errors point at the template's string literal, since a span inside a literal is
-//! not available to proc macros on stable Rust.
+//! A template is split into text and placeholders when the model is built, its
+//! placeholders are checked against the function's parameters in `check.rs`, and it is
+//! rendered as a `format!` call. Errors point at the template's string literal, since a
+//! span inside a literal is not available to proc macros on stable Rust.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::{Ident, Index, LitStr};
 
-use crate::errors::Errors;
-use crate::item::Params;
+use crate::ast::Function;
 
 /// One piece of a template.
 enum Piece {
@@ -21,62 +21,73 @@ enum Piece {
     },
 }
 
+/// A template as written, and its pieces if it is well formed.
 pub(crate) struct Template {
-    literal: LitStr,
-    pieces: Vec<Piece>,
+    pub(crate) literal: LitStr,
+    pieces: Result<Vec<Piece>, Malformed>,
+}
+
+/// Why a template does not split into text and placeholders.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Malformed {
+    /// A `}` that closes nothing.
+    StrayClose,
+    /// A `{` that is never closed.
+    Unclosed,
+    /// `{...}` that is not a name or a field path: the text between the braces.
+    NotAPlaceholder(String),
 }
 
 /// How interpolated values are written.
 #[derive(Clone, Copy)]
 pub(crate) enum Values {
-    /// As their `Display`: keys.
+    /// As their `Display`: keys and tags.
     Plain,
     /// Glob-escaped: patterns, so that a value can only match itself.
     GlobEscaped,
 }
 
 impl Template {
-    /// Parses and checks `literal`; `None` (with the problem pushed) if it is not valid.
-    pub(crate) fn parse(literal: &LitStr, params: &Params, errors: &mut Errors) -> Option<Self> {
-        let pieces = match split(&literal.value()) {
-            Ok(pieces) => pieces,
-            Err(message) => {
-                errors.at(literal, message);
-                return None;
-            }
-        };
-        let mut valid = true;
-        for piece in &pieces {
-            let Piece::Value { root, fields } = piece else {
-                continue;
-            };
-            if params.lookup(root).is_none() {
-                valid = false;
-                errors.at(literal, unknown_placeholder(root, fields, params));
-            }
-        }
-        valid.then(|| Template {
+    pub(crate) fn new(literal: &LitStr) -> Self {
+        Template {
             literal: literal.clone(),
-            pieces,
-        })
+            pieces: split(&literal.value()),
+        }
     }
 
-    /// An expression of type `String`: the template rendered with the parameters.
+    /// Why the template is malformed, if it is.
+    pub(crate) fn malformed(&self) -> Option<&Malformed> {
+        self.pieces.as_ref().err()
+    }
+
+    /// Each placeholder as its root (a parameter or `self`) and its field path.
+    pub(crate) fn placeholders(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.pieces
+            .iter()
+            .flatten()
+            .filter_map(|piece| match piece {
+                Piece::Value { root, fields } => Some((root.as_str(), fields.as_slice())),
+                Piece::Text(_) => None,
+            })
+    }
+
+    /// An expression of type `String`: the template rendered with the parameters. Only
+    /// for a template that has passed `check.rs`.
     pub(crate) fn render(
         &self,
-        params: &Params,
+        function: &Function,
         values: Values,
         private: &TokenStream,
     ) -> TokenStream {
         let span = self.literal.span();
         let mut format = String::new();
         let mut arguments = Vec::new();
-        for piece in &self.pieces {
+        for piece in self.pieces.iter().flatten() {
             match piece {
                 Piece::Text(text) => format.push_str(&text.replace('{', "{{").replace('}', "}}")),
                 Piece::Value { root, fields } => {
                     format.push_str("{}");
-                    let root = params.lookup(root).map(ToTokens::into_token_stream);
+                    let root = function.lookup(root);
                     let fields = fields.iter().map(|field| field_tokens(field, span));
                     // Spanned at the template, so that "doesn't implement `Display`" points
                     // at the key that asked for the value.
@@ -106,28 +117,8 @@ fn field_tokens(field: &str, span: Span) -> TokenStream {
     }
 }
 
-fn unknown_placeholder(root: &str, fields: &[String], params: &Params) -> String {
-    let written = std::iter::once(root)
-        .chain(fields.iter().map(String::as_str))
-        .collect::<Vec<_>>()
-        .join(".");
-    if root == "self" && !params.has_receiver() {
-        return format!("`{{{written}}}` needs `self`, but this function is not a method");
-    }
-    let names = params.names();
-    if names.is_empty() {
-        return format!("`{{{written}}}` names no parameter: this function has none");
-    }
-    let names = names
-        .iter()
-        .map(|name| format!("`{name}`"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    format!("`{{{written}}}` names no parameter of this function; its parameters are {names}")
-}
-
 /// Splits a template into text and placeholders.
-fn split(template: &str) -> Result<Vec<Piece>, String> {
+fn split(template: &str) -> Result<Vec<Piece>, Malformed> {
     let mut pieces = Vec::new();
     let mut text = String::new();
     let mut chars = template.chars();
@@ -141,14 +132,10 @@ fn split(template: &str) -> Result<Vec<Piece>, String> {
                 chars.next();
                 text.push('}');
             }
-            '}' => {
-                return Err("unmatched `}` in the template; write `}}` for a literal brace".into());
-            }
+            '}' => return Err(Malformed::StrayClose),
             '{' => {
                 let rest = chars.as_str();
-                let end = rest.find('}').ok_or(
-                    "unclosed `{` in the template; close it, or write `{{` for a literal brace",
-                )?;
+                let end = rest.find('}').ok_or(Malformed::Unclosed)?;
                 let placeholder = &rest[..end];
                 // `{r#type}` and `{type}` both name a parameter `r#type`.
                 let mut path = placeholder
@@ -161,11 +148,7 @@ fn split(template: &str) -> Result<Vec<Piece>, String> {
                         .iter()
                         .all(|field| is_identifier(field) || field.parse::<u32>().is_ok());
                 if !well_formed {
-                    return Err(format!(
-                        "`{{{placeholder}}}` is not a placeholder: write a parameter name or a \
-                         field path such as `{{id}}`, `{{user.id}}` or `{{self.tenant}}` \
-                         (format specs like `:?` are not supported)"
-                    ));
+                    return Err(Malformed::NotAPlaceholder(placeholder.to_owned()));
                 }
                 if !text.is_empty() {
                     pieces.push(Piece::Text(std::mem::take(&mut text)));
@@ -219,10 +202,25 @@ mod tests {
 
     #[test]
     fn rejects_malformed_templates() {
-        for template in [
-            "{", "}", "{id", "{}", "{id:?}", "{a b}", "{a..b}", "{0}", "x}y",
-        ] {
-            assert!(split(template).is_err(), "{template:?}");
+        for template in ["{a b}", "{a..b}", "{0}", "{}", "{id:?}"] {
+            assert!(
+                matches!(split(template), Err(Malformed::NotAPlaceholder(_))),
+                "{template:?}"
+            );
+        }
+        for template in ["{", "{id", "a{b"] {
+            assert_eq!(
+                split(template).err(),
+                Some(Malformed::Unclosed),
+                "{template:?}"
+            );
+        }
+        for template in ["}", "x}y"] {
+            assert_eq!(
+                split(template).err(),
+                Some(Malformed::StrayClose),
+                "{template:?}"
+            );
         }
     }
 }

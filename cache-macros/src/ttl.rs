@@ -1,71 +1,53 @@
 //! Duration arguments, `ttl = ...` and `lease = ...`: whole seconds, `"90s"`-style strings,
-//! or an expression, with errors that name the argument.
+//! or an expression. What is wrong with one is told in `check.rs`.
 
 use std::time::Duration;
 
-/// A duration argument, for its error messages.
-#[derive(Clone, Copy)]
-pub(crate) struct Named {
-    pub(crate) name: &'static str,
-    /// A sensible value, shown in the messages.
-    example: &'static str,
-    /// What leaving the argument out gives.
-    absent: &'static str,
-}
+use syn::{Expr, ExprLit, Lit, UnOp};
 
-pub(crate) const TTL: Named = Named {
-    name: "ttl",
-    example: "3600",
-    absent: "entries that never expire",
-};
-
-pub(crate) const LEASE: Named = Named {
-    name: "lease",
-    example: "5",
-    absent: "the default lease of 10 seconds",
-};
-
-/// Why a duration was refused.
-#[derive(Debug, PartialEq, Eq)]
+/// Why a duration written as a number or a string is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Problem {
     Malformed,
     TooLong,
     Float,
     Negative,
+    /// A zero, which parses (`0`, `"0s"`) and is refused by `check.rs`.
     Zero,
 }
 
-impl Named {
-    pub(crate) fn message(self, problem: Problem) -> String {
-        let Named {
-            name,
-            example,
-            absent,
-        } = self;
-        match problem {
-            Problem::Malformed => format!(
-                "`{name}` takes seconds ({name} = {example}), a string with one unit \
-                 (\"90s\", \"15m\", \"1h\", \"1d\") or a Duration expression"
-            ),
-            Problem::TooLong => format!(
-                "`{name}` is longer than 100 years, the longest the cache accepts; leave \
-                 `{name}` out for {absent}"
-            ),
-            Problem::Float => format!(
-                "`{name}` in seconds must be a whole number; use a Duration expression for less"
-            ),
-            Problem::Negative => {
-                format!("`{name}` cannot be negative; leave `{name}` out for {absent}")
-            }
-            Problem::Zero => {
-                format!("`{name}` must be greater than zero; leave `{name}` out for {absent}")
-            }
-        }
-    }
+/// The duration `value` stands for when it is written as a number or a string (a zero
+/// included); `None` for any other expression, a `Duration` at run time.
+pub(crate) fn fixed(value: &Expr) -> Option<Result<Duration, Problem>> {
+    Some(match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(seconds),
+            ..
+        }) => seconds
+            .base10_parse::<u64>()
+            .map_err(|_| Problem::TooLong)
+            .map(Duration::from_secs)
+            .and_then(|ttl| {
+                if ttl > MAX {
+                    Err(Problem::TooLong)
+                } else {
+                    Ok(ttl)
+                }
+            }),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(text),
+            ..
+        }) => parse(&text.value()),
+        Expr::Lit(ExprLit {
+            lit: Lit::Float(_), ..
+        }) => Err(Problem::Float),
+        Expr::Unary(unary) if matches!(unary.op, UnOp::Neg(_)) => Err(Problem::Negative),
+        _ => return None,
+    })
 }
 
 /// Parses a whole number followed by one of `s`, `m`, `h`, `d`.
-pub(crate) fn parse(text: &str) -> Result<Duration, Problem> {
+fn parse(text: &str) -> Result<Duration, Problem> {
     let split = text
         .find(|c: char| !c.is_ascii_digit())
         .ok_or(Problem::Malformed)?;
@@ -86,7 +68,7 @@ pub(crate) fn parse(text: &str) -> Result<Duration, Problem> {
 }
 
 /// The longest TTL the cache accepts (the runtime refuses longer ones on every write).
-pub(crate) const MAX: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+const MAX: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
 
 #[cfg(test)]
 mod tests {
@@ -112,11 +94,18 @@ mod tests {
     }
 
     #[test]
-    fn messages_name_the_argument() {
-        assert!(
-            TTL.message(Problem::Zero)
-                .starts_with("`ttl` must be greater than zero")
+    fn forms() {
+        let fixed = |text: &str| fixed(&syn::parse_str(text).unwrap());
+        assert_eq!(fixed("60"), Some(Ok(Duration::from_secs(60))));
+        assert_eq!(fixed("0"), Some(Ok(Duration::ZERO)));
+        assert_eq!(fixed("\"1h\""), Some(Ok(Duration::from_secs(3600))));
+        assert_eq!(fixed("1.5"), Some(Err(Problem::Float)));
+        assert_eq!(fixed("-1"), Some(Err(Problem::Negative)));
+        assert_eq!(
+            fixed("99999999999999999999999"),
+            Some(Err(Problem::TooLong))
         );
-        assert!(LEASE.message(Problem::Malformed).contains("(lease = 5)"));
+        assert_eq!(fixed("Duration::from_secs(1)"), None);
+        assert_eq!(fixed("TTL"), None);
     }
 }

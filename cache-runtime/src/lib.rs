@@ -63,9 +63,9 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::attribute::{
-        Cacheable, GlobEscaped, KeepErr, KeyPart, MissOptions, OkOnly, Plain, ResultProbe,
-        ReturnKind, Shape, ShareClonedErr, Site, SomeAndNone, SomeOnly, Target, cached,
-        glob_escaped, invalidate, invalidate_skipped, key_part, lease, miss_options, put,
+        Cacheable, GlobEscaped, KeepErr, KeyPart, MissOptions, OkOnly, OkSome, OkSomeAndNone,
+        Plain, ResultProbe, ReturnKind, Shape, ShareClonedErr, Site, SomeAndNone, SomeOnly, Target,
+        cached, glob_escaped, invalidate, invalidate_skipped, key_part, lease, miss_options, put,
         put_split, return_kind, ttl,
     };
     pub use crate::global::global;

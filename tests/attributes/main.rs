@@ -69,6 +69,8 @@ on_both_backends! {
     returns::result_aliases_and_early_returns,
     returns::none_is_not_cached_some_is,
     returns::cache_none_stores_null,
+    returns::ok_none_is_not_cached_ok_some_is,
+    returns::cache_none_stores_ok_none_as_null,
     condition::condition_decides_whether_the_cache_is_used,
     flight::concurrent_callers_run_a_slow_body_once,
     flight::concurrent_callers_run_an_instant_body_once,

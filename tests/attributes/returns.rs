@@ -1,5 +1,5 @@
-//! What is cached for each return kind: `Result`, `Option`, `cache_none` (a plain value:
-//! `keys`).
+//! What is cached for each return kind: `Result`, `Option`, `Result<Option<T>, E>`,
+//! `cache_none` (a plain value: `keys`).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -141,4 +141,81 @@ pub async fn cache_none_stores_null(b: Backend) {
         Some(2)
     );
     assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+/// `Result<Option<T>, E>`; counts its runs.
+#[cached(key = "{ns}:ok_option:{id}", cache = cache)]
+async fn lookup(
+    cache: &SharedCache,
+    calls: &AtomicUsize,
+    ns: &str,
+    id: u32,
+    found: bool,
+) -> Result<Option<u32>, String> {
+    calls.fetch_add(1, Ordering::SeqCst);
+    Ok(found.then_some(id * 10))
+}
+
+pub async fn ok_none_is_not_cached_ok_some_is(b: Backend) {
+    let calls = AtomicUsize::new(0);
+    let key = b.key("ok_option:3");
+    assert_eq!(lookup(&b.cache, &calls, &b.ns, 3, false).await, Ok(None));
+    assert_eq!(b.stored(&key).await, None, "Ok(None) is not stored");
+    assert_eq!(lookup(&b.cache, &calls, &b.ns, 3, false).await, Ok(None));
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "Ok(None) is not a hit");
+
+    assert_eq!(lookup(&b.cache, &calls, &b.ns, 3, true).await, Ok(Some(30)));
+    assert_eq!(
+        b.stored(&key).await.as_deref(),
+        Some("30"),
+        "Ok(Some(v)) is stored as v"
+    );
+    assert_eq!(
+        lookup(&b.cache, &calls, &b.ns, 3, false).await,
+        Ok(Some(30)),
+        "a hit"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+}
+
+/// `Result<Option<T>, E>` with `cache_none = true`: `None` for odd ids, `Err` for 0.
+#[cached(key = "{ns}:ok_none:{id}", cache = cache, cache_none = true)]
+async fn lookup_remembering_none(
+    cache: &SharedCache,
+    calls: &AtomicUsize,
+    ns: &str,
+    id: u32,
+) -> Result<Option<u32>, String> {
+    calls.fetch_add(1, Ordering::SeqCst);
+    if id == 0 {
+        return Err("no id 0".to_owned());
+    }
+    Ok(id.is_multiple_of(2).then_some(id))
+}
+
+pub async fn cache_none_stores_ok_none_as_null(b: Backend) {
+    let calls = AtomicUsize::new(0);
+    let lookup = |id| lookup_remembering_none(&b.cache, &calls, &b.ns, id);
+    assert_eq!(lookup(1).await, Ok(None));
+    assert_eq!(b.stored(&b.key("ok_none:1")).await.as_deref(), Some("null"));
+    assert_eq!(lookup(1).await, Ok(None));
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "the stored Ok(None) is a hit"
+    );
+
+    assert_eq!(lookup(2).await, Ok(Some(2)));
+    assert_eq!(b.stored(&b.key("ok_none:2")).await.as_deref(), Some("2"));
+    assert_eq!(lookup(2).await, Ok(Some(2)));
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+
+    assert_eq!(lookup(0).await, Err("no id 0".to_owned()));
+    assert_eq!(
+        b.stored(&b.key("ok_none:0")).await,
+        None,
+        "an Err is never stored"
+    );
+    assert_eq!(lookup(0).await, Err("no id 0".to_owned()));
+    assert_eq!(calls.load(Ordering::SeqCst), 4, "an Err is not a hit");
 }

@@ -1,4 +1,4 @@
-// `cache_none = true` on functions that do not return `Option<T>`.
+// `cache_none = true` on functions that return neither `Option<T>` nor `Result<Option<T>, E>`.
 
 use cache_aside::{cache_put, cached};
 

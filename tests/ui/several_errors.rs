@@ -1,4 +1,4 @@
-// Every problem of one attribute is reported at once.
+// Every problem of one attribute is reported at once, in the order of the source.
 
 use cache_aside::cached;
 

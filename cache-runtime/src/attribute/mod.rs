@@ -25,8 +25,8 @@ pub use cached::cached;
 pub use options::{MissOptions, lease, miss_options, ttl};
 pub use render::{GlobEscaped, KeyPart, glob_escaped, key_part};
 pub use shape::{
-    Cacheable, KeepErr, OkOnly, Plain, ResultProbe, ReturnKind, Shape, ShareClonedErr, SomeAndNone,
-    SomeOnly, return_kind,
+    Cacheable, KeepErr, OkOnly, OkSome, OkSomeAndNone, Plain, ResultProbe, ReturnKind, Shape,
+    ShareClonedErr, SomeAndNone, SomeOnly, return_kind,
 };
 pub use site::{FunctionStats, Site, stats, stats_for};
 pub use writes::{Target, invalidate, invalidate_skipped, put, put_split};

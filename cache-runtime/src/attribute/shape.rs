@@ -1,8 +1,8 @@
 //! The return kinds that `#[cached]` and `#[cache_put]` know: which part of a result is
 //! cached, and how it is rebuilt from the cache or handed to waiting callers.
 //!
-//! The macro picks the shape from how the return type is written (`Result<..>`,
-//! `Option<..>`, anything else); the trait bounds here then check the types.
+//! The macro picks the shape from how the return type is written (`Result<Option<..>, ..>`,
+//! `Result<..>`, `Option<..>`, anything else); the trait bounds here then check the types.
 
 use std::any::Any;
 use std::marker::PhantomData;
@@ -122,7 +122,7 @@ impl<T, E> OkOnly<Result<T, E>> {
     /// Errors are not shared: each waiter runs the body itself.
     pub fn unshared() -> Self {
         OkOnly {
-            sharing: Sharing::none(),
+            sharing: errors::<T, E, Unshared>(),
         }
     }
 }
@@ -146,9 +146,127 @@ impl<T, E> Shape<Result<T, E>> for OkOnly<Result<T, E>> {
     }
 }
 
-/// Picks [`OkOnly`]'s way of sharing errors by whether `E` can be cloned, through autoref
-/// specialisation: `(&ResultProbe::<R>::new()).ok_only()` resolves to [`ShareClonedErr`]
-/// when its bounds hold and to [`KeepErr`] otherwise. Both traits must be in scope.
+/// `Result<Option<T>, E>`: `Ok(Some)` is cached as for [`OkOnly`]; an `Ok(None)` is returned
+/// as is and not stored, and shared with waiting callers, as [`SomeOnly`] does with a `None`;
+/// an `Err` as for [`OkOnly`]. `S` says whether errors are shared.
+#[doc(hidden)]
+pub struct OkSome<R, S>(PhantomData<fn() -> (R, S)>);
+
+impl<T, E> OkSome<Result<Option<T>, E>, Unshared> {
+    /// Errors are not shared: each waiter runs the body itself.
+    pub fn unshared() -> Self {
+        OkSome(PhantomData)
+    }
+}
+
+impl<T, E, S: ErrSharing<E>> Shape<Result<Option<T>, E>> for OkSome<Result<Option<T>, E>, S> {
+    type Value = T;
+    fn split(result: Result<Option<T>, E>) -> Result<T, Result<Option<T>, E>> {
+        match result {
+            Ok(Some(value)) => Ok(value),
+            uncached => Err(uncached),
+        }
+    }
+    fn rebuild(value: T) -> Result<Option<T>, E> {
+        Ok(Some(value))
+    }
+    fn sharing(&self) -> Sharing<Result<Option<T>, E>> {
+        Sharing {
+            share: |result| match result {
+                Ok(None) => Some(Arc::new(NoneResult)),
+                Ok(Some(_)) => None,
+                Err(error) => S::share(error),
+            },
+            take: |shared| {
+                if shared.is::<NoneResult>() {
+                    Some(Ok(None))
+                } else {
+                    S::take(shared).map(Err)
+                }
+            },
+        }
+    }
+}
+
+/// `Result<Option<T>, E>` with `cache_none = true`: `Ok(Some)` and `Ok(None)` are cached, an
+/// `Ok(None)` as JSON `null` (as [`SomeAndNone`] does); an `Err` as for [`OkOnly`]. `S` says
+/// whether errors are shared.
+#[doc(hidden)]
+pub struct OkSomeAndNone<R, S>(PhantomData<fn() -> (R, S)>);
+
+impl<T, E> OkSomeAndNone<Result<Option<T>, E>, Unshared> {
+    /// Errors are not shared: each waiter runs the body itself.
+    pub fn unshared() -> Self {
+        OkSomeAndNone(PhantomData)
+    }
+}
+
+impl<T, E, S: ErrSharing<E>> Shape<Result<Option<T>, E>>
+    for OkSomeAndNone<Result<Option<T>, E>, S>
+{
+    type Value = Option<T>;
+    fn split(result: Result<Option<T>, E>) -> Result<Option<T>, Result<Option<T>, E>> {
+        match result {
+            Ok(value) => Ok(value),
+            Err(error) => Err(Err(error)),
+        }
+    }
+    fn rebuild(value: Option<T>) -> Result<Option<T>, E> {
+        Ok(value)
+    }
+    fn sharing(&self) -> Sharing<Result<Option<T>, E>> {
+        errors::<Option<T>, E, S>()
+    }
+}
+
+/// Whether the `Err`s of a `Result` shape are handed to waiting callers: a type rather than
+/// a value, so that the shapes' function pointers can name it.
+#[doc(hidden)]
+pub trait ErrSharing<E> {
+    /// The error as waiters can share it, when they can.
+    fn share(error: &E) -> Option<Shared>;
+    /// An error rebuilt from what another call shared.
+    fn take(shared: &(dyn Any + Send + Sync)) -> Option<E>;
+}
+
+/// Errors are cloned for each waiter.
+#[doc(hidden)]
+pub struct CloneErr;
+
+impl<E: Clone + Send + Sync + 'static> ErrSharing<E> for CloneErr {
+    fn share(error: &E) -> Option<Shared> {
+        Some(Arc::new(error.clone()))
+    }
+    fn take(shared: &(dyn Any + Send + Sync)) -> Option<E> {
+        shared.downcast_ref::<E>().cloned()
+    }
+}
+
+/// Errors are not shared: each waiter runs the body itself.
+#[doc(hidden)]
+pub struct Unshared;
+
+impl<E> ErrSharing<E> for Unshared {
+    fn share(_: &E) -> Option<Shared> {
+        None
+    }
+    fn take(_: &(dyn Any + Send + Sync)) -> Option<E> {
+        None
+    }
+}
+
+/// The sharing of a `Result` whose `Ok`s are never shared: its `Err`s as `S` says.
+fn errors<T, E, S: ErrSharing<E>>() -> Sharing<Result<T, E>> {
+    Sharing {
+        share: |result| result.as_ref().err().and_then(S::share),
+        take: |shared| S::take(shared).map(Err),
+    }
+}
+
+/// Picks the way the `Result` shapes share errors by whether `E` can be cloned, through
+/// autoref specialisation: `(&ResultProbe::<R>::new()).ok_only()` (or `ok_some()`,
+/// `ok_some_and_none()`) resolves to [`ShareClonedErr`] when its bounds hold and to
+/// [`KeepErr`] otherwise. Both traits must be in scope.
 #[doc(hidden)]
 pub struct ResultProbe<R>(PhantomData<fn() -> R>);
 
@@ -163,6 +281,8 @@ impl<R> ResultProbe<R> {
 #[doc(hidden)]
 pub trait ShareClonedErr<R> {
     fn ok_only(&self) -> OkOnly<R>;
+    fn ok_some(&self) -> OkSome<R, CloneErr>;
+    fn ok_some_and_none(&self) -> OkSomeAndNone<R, CloneErr>;
 }
 
 impl<T, E: Clone + Send + Sync + 'static> ShareClonedErr<Result<T, E>>
@@ -170,14 +290,14 @@ impl<T, E: Clone + Send + Sync + 'static> ShareClonedErr<Result<T, E>>
 {
     fn ok_only(&self) -> OkOnly<Result<T, E>> {
         OkOnly {
-            sharing: Sharing {
-                share: |result| match result {
-                    Err(error) => Some(Arc::new(error.clone())),
-                    Ok(_) => None,
-                },
-                take: |shared| shared.downcast_ref::<E>().cloned().map(Err),
-            },
+            sharing: errors::<T, E, CloneErr>(),
         }
+    }
+    fn ok_some(&self) -> OkSome<Result<T, E>, CloneErr> {
+        OkSome(PhantomData)
+    }
+    fn ok_some_and_none(&self) -> OkSomeAndNone<Result<T, E>, CloneErr> {
+        OkSomeAndNone(PhantomData)
     }
 }
 
@@ -185,11 +305,19 @@ impl<T, E: Clone + Send + Sync + 'static> ShareClonedErr<Result<T, E>>
 #[doc(hidden)]
 pub trait KeepErr<R> {
     fn ok_only(&self) -> OkOnly<R>;
+    fn ok_some(&self) -> OkSome<R, Unshared>;
+    fn ok_some_and_none(&self) -> OkSomeAndNone<R, Unshared>;
 }
 
 impl<T, E> KeepErr<Result<T, E>> for &ResultProbe<Result<T, E>> {
     fn ok_only(&self) -> OkOnly<Result<T, E>> {
         OkOnly::unshared()
+    }
+    fn ok_some(&self) -> OkSome<Result<T, E>, Unshared> {
+        OkSome(PhantomData)
+    }
+    fn ok_some_and_none(&self) -> OkSomeAndNone<Result<T, E>, Unshared> {
+        OkSomeAndNone(PhantomData)
     }
 }
 
@@ -279,5 +407,72 @@ impl<T: Serialize + DeserializeOwned> Cacheable for T {
     }
     fn decode(key: &str, raw: &str) -> Result<Self, CacheError> {
         codec::decode(key, raw)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Found = Result<Option<u32>, String>;
+
+    #[test]
+    #[allow(clippy::needless_borrow)] // the probe as the macro writes it, for any `E`
+    fn ok_some_stores_ok_some_and_shares_ok_none_and_cloned_errors() {
+        #[allow(unused_imports)]
+        use super::{KeepErr as _, ShareClonedErr as _};
+        let kind = return_kind::<Found, _>((&ResultProbe::<Found>::new()).ok_some());
+        assert_eq!(kind.split(Ok(Some(3))), Ok(3));
+        assert_eq!(kind.split(Ok(None)), Err(Ok(None)));
+        assert_eq!(kind.split(Err("down".into())), Err(Err("down".into())));
+        assert_eq!(kind.rebuild(3), Ok(Some(3)));
+        assert_eq!(kind.encode(&3, "k").unwrap(), "3");
+
+        let none = kind.share(&Ok(None)).expect("an Ok(None) is shared");
+        assert_eq!(kind.take_shared(&*none), Some(Ok(None)));
+        let error = kind
+            .share(&Err("down".into()))
+            .expect("a Clone error is shared");
+        assert_eq!(kind.take_shared(&*error), Some(Err("down".into())));
+    }
+
+    #[test]
+    fn ok_some_shares_ok_none_but_not_errors_that_are_not_clone() {
+        #[allow(unused_imports)]
+        use super::{KeepErr as _, ShareClonedErr as _};
+        type Io = std::io::Result<Option<u32>>;
+        let kind = return_kind::<Io, _>((&ResultProbe::<Io>::new()).ok_some());
+        let none = kind.share(&Ok(None)).expect("an Ok(None) is shared");
+        assert!(matches!(kind.take_shared(&*none), Some(Ok(None))));
+        assert!(kind.share(&Err(std::io::Error::other("down"))).is_none());
+
+        let unshared = return_kind::<Found, _>(OkSome::unshared());
+        assert!(unshared.share(&Ok(None)).is_some());
+        assert!(unshared.share(&Err("down".into())).is_none());
+    }
+
+    #[test]
+    #[allow(clippy::needless_borrow)] // the probe as the macro writes it, for any `E`
+    fn ok_some_and_none_stores_ok_none_as_null() {
+        #[allow(unused_imports)]
+        use super::{KeepErr as _, ShareClonedErr as _};
+        let kind = return_kind::<Found, _>((&ResultProbe::<Found>::new()).ok_some_and_none());
+        assert_eq!(kind.split(Ok(None)), Ok(None));
+        assert_eq!(kind.split(Ok(Some(3))), Ok(Some(3)));
+        assert_eq!(kind.split(Err("down".into())), Err(Err("down".into())));
+        assert_eq!(kind.encode(&None, "k").unwrap(), "null");
+        assert_eq!(kind.decode("k", "null").unwrap(), None);
+        assert_eq!(kind.rebuild(None), Ok(None));
+        assert!(
+            kind.share(&Ok(None)).is_none(),
+            "an Ok(None) is stored, not shared"
+        );
+        let error = kind
+            .share(&Err("down".into()))
+            .expect("a Clone error is shared");
+        assert_eq!(kind.take_shared(&*error), Some(Err("down".into())));
+
+        let unshared = return_kind::<Found, _>(OkSomeAndNone::unshared());
+        assert!(unshared.share(&Err("down".into())).is_none());
     }
 }
