@@ -163,11 +163,13 @@ impl Store {
         self.redis.as_ref().map(|(_, raw)| raw)
     }
 
-    /// What is stored at `key`: a raw `GET` on Redis, the port on memory.
+    /// The value stored at `key`: a raw `GET` on Redis (a lease marker, which a load leaves
+    /// for a moment when it gives its lease back, is no value), the port on memory.
     pub async fn stored(&self, key: &str) -> Option<String> {
         match self.raw() {
             Some(raw) => raw
                 .get(key)
+                .filter(|bytes| !cache_aside::LeaseToken::is_marker(bytes))
                 .map(|bytes| String::from_utf8(bytes).expect("stored values here are UTF-8")),
             None => self.cache.get(key).await.expect("MemoryCache::get"),
         }

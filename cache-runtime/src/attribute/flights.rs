@@ -10,6 +10,7 @@ use std::any::Any;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::Duration;
 
 use tokio::sync::Notify;
 
@@ -47,9 +48,52 @@ pub(super) struct Flight {
     loading: AtomicBool,
     outcome: OnceLock<Outcome>,
     notify: Notify,
+    checks: Mutex<Checks>,
+}
+
+/// The callers checking a flight's lease in the store right now, and the lease its leader
+/// gave back meanwhile: it goes back once they have checked, so that a leader that shares an
+/// uncached result (an `Err`, a `None`) does not make its joiners find its lease gone and load
+/// again, one generation after another.
+#[derive(Default)]
+struct Checks {
+    running: usize,
+    release: Option<(LeaseToken, Duration)>,
 }
 
 impl Flight {
+    fn checks(&self) -> MutexGuard<'_, Checks> {
+        self.checks.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A caller starts checking the flight's lease in the store.
+    pub(super) fn begin_check(&self) {
+        self.checks().running += 1;
+    }
+
+    /// A caller's check is over; the lease to give back now, if the leader handed it over
+    /// and this was the last check.
+    pub(super) fn end_check(&self) -> Option<(LeaseToken, Duration)> {
+        let mut checks = self.checks();
+        checks.running = checks.running.saturating_sub(1);
+        if checks.running == 0 {
+            checks.release.take()
+        } else {
+            None
+        }
+    }
+
+    /// The leader gives `token`'s lease back: `true` if checks are running, which then give
+    /// it back when the last one ends; `false` if the leader gives it back itself, now.
+    pub(super) fn hand_over_release(&self, token: &LeaseToken, lease: Duration) -> bool {
+        let mut checks = self.checks();
+        if checks.running == 0 {
+            return false;
+        }
+        checks.release = Some((token.clone(), lease));
+        true
+    }
+
     /// The lease token the flight's load holds, if it has one.
     pub(super) fn token(&self) -> Option<&LeaseToken> {
         self.token.as_ref()
@@ -156,6 +200,7 @@ fn register(
         loading: AtomicBool::new(false),
         outcome: OnceLock::new(),
         notify: Notify::new(),
+        checks: Mutex::default(),
     });
     flights.push(Arc::clone(&flight));
     Registration {

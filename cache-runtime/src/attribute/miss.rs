@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 use super::fail_open::{CountOnce, FailOpen};
 use super::flights::{self, Flight, Outcome, Registration, Role};
 use super::options::MissOptions;
-use super::permit::{Held, Permit};
+use super::permit::{Checking, Held, Permit};
 use super::shape::ReturnKind;
 use super::site::Site;
 use crate::lease::{Lease, Leases};
@@ -221,15 +221,15 @@ where
         Err(uncached) => {
             let shared = kind.share(&uncached);
             registration.publish(shared.map_or(Outcome::NotShareable, Outcome::Shared));
-            // Gives a held lease back; nothing is awaited while the result (which may not be
-            // `Send`) is held.
-            drop(permit);
+            // Nothing is awaited while the result (which may not be `Send`) is held.
+            permit.give_back(registration.flight());
             return uncached;
         }
     };
     let encoded = kind.encode(&value, &key);
     let Some(raw) = fail.keep(site, &key, "encode", encoded) else {
         registration.publish(Outcome::NotShareable);
+        permit.give_back(registration.flight());
         return kind.rebuild(value);
     };
     let raw: Arc<str> = raw.into();
@@ -297,10 +297,12 @@ async fn check<'a, V>(
         };
     };
     held.arm();
+    let checking = Checking::new(flight, held.leases(), key);
     let lease = held
         .leases()
         .try_lease(key, held.token(), options.lease, options.ttl, tags)
         .await;
+    drop(checking);
     match fail.keep(site, key, "lease", lease) {
         Some(Lease::Loading(holder)) if holder == *leader => {
             held.disarm();

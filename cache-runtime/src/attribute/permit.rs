@@ -66,6 +66,43 @@ impl<'a> Held<'a> {
     }
 }
 
+impl Held<'_> {
+    /// Gives the lease back after a result that is not stored, leaving it to `flight`'s
+    /// running checks if there are any (see `Flight::hand_over_release`).
+    pub(super) fn give_back_after_checks(mut self, flight: &Flight) {
+        if self.armed && flight.hand_over_release(&self.token, self.lease) {
+            self.armed = false;
+        }
+    }
+}
+
+/// A check of a flight's lease in the store: when it ends (or is dropped), the last check
+/// gives back a lease the leader handed over meanwhile.
+pub(super) struct Checking<'a> {
+    flight: &'a Flight,
+    leases: &'a dyn Leases,
+    key: &'a str,
+}
+
+impl<'a> Checking<'a> {
+    pub(super) fn new(flight: &'a Flight, leases: &'a dyn Leases, key: &'a str) -> Self {
+        flight.begin_check();
+        Checking {
+            flight,
+            leases,
+            key,
+        }
+    }
+}
+
+impl Drop for Checking<'_> {
+    fn drop(&mut self) {
+        if let Some((token, lease)) = self.flight.end_check() {
+            self.leases.release(self.key, &token, lease);
+        }
+    }
+}
+
 impl Drop for Held<'_> {
     fn drop(&mut self) {
         if self.armed {
@@ -84,6 +121,14 @@ pub(super) enum Stored {
 }
 
 impl Permit<'_> {
+    /// Gives a held lease back after a result that is not stored: once the checks running
+    /// on `flight` are over.
+    pub(super) fn give_back(self, flight: &Flight) {
+        if let Permit::Lease(held) = self {
+            held.give_back_after_checks(flight);
+        }
+    }
+
     /// Stores `raw` at `key` as the permit allows, unless `flight` was overtaken by an
     /// invalidation in this process. A held lease that did not store is given back.
     pub(super) async fn store<C: Cache>(
