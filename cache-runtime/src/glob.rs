@@ -42,6 +42,9 @@ pub(crate) fn matches(pattern: &[u8], subject: &[u8]) -> bool {
     match_at(pattern, subject, &mut skip_longer, 0)
 }
 
+/// The bytes a glob escapes to match themselves; see [`escape_into`].
+pub(crate) const SPECIAL: &[u8] = b"*?[]\\";
+
 /// Appends `literal` escaped so that, as a pattern, it matches that exact
 /// string and nothing else (e.g. to build `prefix*` from a user prefix).
 ///
@@ -52,7 +55,7 @@ pub(crate) fn matches(pattern: &[u8], subject: &[u8]) -> bool {
 pub(crate) fn escape_into(out: &mut String, literal: &str) {
     out.reserve(literal.len());
     for ch in literal.chars() {
-        if matches!(ch, '*' | '?' | '[' | ']' | '\\') {
+        if ch.is_ascii() && SPECIAL.contains(&(ch as u8)) {
             out.push('\\');
         }
         out.push(ch);

@@ -486,3 +486,137 @@ async fn repair<C: Cache>(
     fail.keep(site, key, "delete of an unreadable value", deleted)
         .is_some()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::sync::{Notify, oneshot};
+
+    use super::*;
+    use crate::attribute::cached::cached;
+    use crate::attribute::options::miss_options;
+    use crate::attribute::shape::{Plain, return_kind};
+    use crate::memory::MemoryCache;
+
+    async fn bounded<F: Future>(future: F) -> F::Output {
+        tokio::time::timeout(Duration::from_secs(10), future)
+            .await
+            .expect("bounded wait")
+    }
+
+    async fn waiters(site: &'static Site, cache: &MemoryCache, count: usize) {
+        bounded(async {
+            while flights::waiters(site, cache.store_id(), "k") < count {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await;
+    }
+
+    fn call(
+        site: &'static Site,
+        cache: &Arc<MemoryCache>,
+        body: impl Future<Output = u32> + Send + 'static,
+    ) -> tokio::task::JoinHandle<u32> {
+        let cache = Arc::clone(cache);
+        tokio::spawn(async move {
+            let options = miss_options(None, None, Vec::new());
+            cached(
+                site,
+                &*cache,
+                true,
+                "k".into(),
+                options,
+                return_kind(Plain),
+                body,
+            )
+            .await
+        })
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_waiter_loads_when_the_leader_is_cancelled_and_no_lease_is_left() {
+        static SITE: Site = Site::new("tests::cancelled");
+        let cache = Arc::new(MemoryCache::new());
+        let started = Arc::new(Notify::new());
+        let (_never, blocked) = oneshot::channel::<()>();
+        let leader = call(&SITE, &cache, {
+            let started = Arc::clone(&started);
+            async move {
+                started.notify_one();
+                let _ = blocked.await;
+                1
+            }
+        });
+        bounded(started.notified()).await;
+        let waiter = call(&SITE, &cache, async { 2 });
+        waiters(&SITE, &cache, 1).await;
+        leader.abort();
+        assert_eq!(bounded(waiter).await.unwrap(), 2);
+        assert_eq!(cache.get("k").await.unwrap().as_deref(), Some("2"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panicking_body_releases_its_waiters() {
+        static SITE: Site = Site::new("tests::panicked");
+        let cache = Arc::new(MemoryCache::new());
+        let runs = Arc::new(AtomicUsize::new(0));
+        let release = Arc::new(Notify::new());
+        let calls: Vec<_> = (0..8)
+            .map(|_| {
+                let (runs, release) = (Arc::clone(&runs), Arc::clone(&release));
+                call(&SITE, &cache, async move {
+                    if runs.fetch_add(1, Ordering::SeqCst) == 0 {
+                        release.notified().await;
+                        panic!("the first body panics");
+                    }
+                    7
+                })
+            })
+            .collect();
+        waiters(&SITE, &cache, 7).await;
+        release.notify_one();
+        let mut values = Vec::new();
+        for call in calls {
+            if let Ok(value) = bounded(call).await {
+                values.push(value);
+            }
+        }
+        assert_eq!(
+            values,
+            vec![7; 7],
+            "one call panicked, the others got a value"
+        );
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            2,
+            "one panicked body, one more load"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_invalidation_marks_only_the_loads_it_covers() {
+        static SITE: Site = Site::new("tests::marked");
+        let cache = MemoryCache::new();
+        let store = cache.store_id();
+        let tags = vec!["t".to_owned()];
+        let Role::Leader(k) = flights::join(&SITE, store, "k", &tags, None, None) else {
+            panic!("the first caller leads");
+        };
+        let Role::Leader(other) = flights::join(&SITE, store, "other", &[], None, None) else {
+            panic!("another key has a flight of its own");
+        };
+        flights::mark_stale(store, Some("unrelated"), |_, _| true);
+        assert!(!k.flight().is_stale() && !other.flight().is_stale());
+        flights::mark_stale(store, None, |_, tags| tags.iter().any(|tag| tag == "t"));
+        assert!(k.flight().is_stale(), "the tag covers k");
+        assert!(!other.flight().is_stale(), "and nothing else");
+        // A stale flight is not joined: the next caller leads a new one.
+        assert!(matches!(
+            flights::join(&SITE, store, "k", &tags, None, None),
+            Role::Leader(_)
+        ));
+    }
+}

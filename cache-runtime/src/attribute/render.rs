@@ -12,7 +12,7 @@ impl Display for GlobEscaped<'_> {
         write!(
             Escaping {
                 out: f,
-                special: b"*?[]\\"
+                special: crate::glob::SPECIAL,
             },
             "{}",
             self.0
