@@ -14,7 +14,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use cache_aside::prelude::*;
-use cache_aside::{Lease, RedisCache};
+use cache_aside::{Lease, LeaseToken, RedisCache};
 
 /// Unrelated keys in the database.
 const UNRELATED: u64 = 1_000_000;
@@ -132,14 +132,14 @@ fn main() {
 async fn fill(cache: &RedisCache) {
     for page in 0..TAGGED {
         let key = format!("user:1:orders:{page}");
-        let lease = cache
-            .try_lease(&key, Duration::from_secs(10), TTL, &["user:1"])
+        let leases = cache.leases().expect("RedisCache has leases");
+        let token = LeaseToken::new();
+        let lease = leases
+            .try_lease(&key, &token, Duration::from_secs(10), TTL, &["user:1"])
             .await
             .expect("a lease");
-        let Lease::Granted(token) = lease else {
-            panic!("{key} is free");
-        };
-        let stored = cache
+        assert_eq!(lease, Lease::Granted, "{key} is free");
+        let stored = leases
             .set_leased(&key, &token, "[{\"id\":1}]", TTL)
             .await
             .expect("a write");

@@ -131,6 +131,7 @@ impl Permit<'_> {
 
     /// Stores `raw` at `key` as the permit allows, unless `flight` was overtaken by an
     /// invalidation in this process. A held lease that did not store is given back.
+    #[allow(clippy::too_many_arguments)] // one call's state, passed down once
     pub(super) async fn store<C: Cache>(
         self,
         site: &Site,

@@ -196,3 +196,43 @@ impl MemoryCache {
 
 /// How long the marker of [`MemoryCache::tag_existing`] lives without the put it announces.
 const PLACEHOLDER_MS: u64 = 1_000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::port::Cache;
+
+    #[test]
+    fn tag_records_leave_with_their_entries() {
+        let cache = MemoryCache::with_capacity(100);
+        for n in 0..5_000 {
+            let key = format!("k{n}");
+            let token = LeaseToken::new();
+            let lease = cache.lease_take(&key, &token, Duration::from_secs(60), &["a", "b"]);
+            assert_eq!(lease.unwrap(), Lease::Granted);
+        }
+        cache.store.run_pending_tasks();
+        let members = cache.tags.members();
+        // Each live entry is under two tags; moka may hold a little over its capacity.
+        assert!(members <= 2 * 200, "{members} tag records for a capacity of 100");
+        let live = cache.store.entry_count() as usize;
+        assert_eq!(members, 2 * live, "records follow the entries");
+        let deleted = futures_ready(Cache::invalidate_tags(&cache, &["a"]));
+        assert_eq!(deleted.unwrap() as usize, live);
+        cache.store.run_pending_tasks();
+        assert_eq!(cache.tags.members(), 0, "deleted entries left tag b too");
+    }
+
+    /// The value of a future that is ready at once, as every memory operation is.
+    fn futures_ready<T>(future: impl std::future::Future<Output = T>) -> T {
+        let mut future = std::pin::pin!(future);
+        let waker = std::task::Waker::noop();
+        match future
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(waker))
+        {
+            std::task::Poll::Ready(value) => value,
+            std::task::Poll::Pending => panic!("a memory operation waited"),
+        }
+    }
+}
