@@ -214,7 +214,10 @@ mod tests {
         cache.store.run_pending_tasks();
         let members = cache.tags.members();
         // Each live entry is under two tags; moka may hold a little over its capacity.
-        assert!(members <= 2 * 200, "{members} tag records for a capacity of 100");
+        assert!(
+            members <= 2 * 200,
+            "{members} tag records for a capacity of 100"
+        );
         let live = cache.store.entry_count() as usize;
         assert_eq!(members, 2 * live, "records follow the entries");
         let deleted = futures_ready(Cache::invalidate_tags(&cache, &["a"]));
