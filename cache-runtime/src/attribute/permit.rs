@@ -111,15 +111,6 @@ impl Drop for Held<'_> {
     }
 }
 
-/// What became of a load's value.
-pub(super) enum Stored {
-    Yes,
-    /// An invalidation came during the load: the value was not stored (or was deleted again).
-    Overtaken,
-    /// Not stored: no permit, or a cache failure (recorded).
-    No,
-}
-
 impl Permit<'_> {
     /// Gives a held lease back after a result that is not stored: once the checks running
     /// on `flight` are over.
@@ -130,7 +121,8 @@ impl Permit<'_> {
     }
 
     /// Stores `raw` at `key` as the permit allows, unless `flight` was overtaken by an
-    /// invalidation in this process. A held lease that did not store is given back.
+    /// invalidation in this process. A held lease that did not store is given back; a value
+    /// not stored because an invalidation came during its load is counted as `overtaken`.
     #[allow(clippy::too_many_arguments)] // one call's state, passed down once
     pub(super) async fn store<C: Cache>(
         self,
@@ -141,44 +133,37 @@ impl Permit<'_> {
         ttl: Option<Duration>,
         fail: &mut FailOpen,
         flight: &Flight,
-    ) -> Stored {
-        let stored = match self {
-            Permit::Never => Stored::No,
-            _ if flight.is_stale() => Stored::Overtaken,
-            _ if !fail.usable() => Stored::No,
+    ) {
+        let overtaken = match self {
+            Permit::Never => false,
+            _ if flight.is_stale() => true,
+            _ if !fail.usable() => false,
             Permit::Lease(mut held) => {
                 let written = held.leases.set_leased(key, &held.token, raw, ttl).await;
-                match fail.keep(site, key, "write", written) {
-                    Some(true) => {
-                        held.disarm();
-                        Stored::Yes
-                    }
-                    // The marker is gone: an invalidation (here or in another process), a
-                    // write or the lease's expiry removed it, so the value may predate it.
-                    Some(false) => {
-                        held.disarm();
-                        Stored::Overtaken
-                    }
-                    // Dropping `held` gives the lease back: if the store landed after all,
-                    // the release finds no marker and does nothing.
-                    None => Stored::No,
+                let stored = fail.keep(site, key, "write", written);
+                // Stored, or the marker is gone: an invalidation (here or in another
+                // process), a write or the lease's expiry removed it, so the value may
+                // predate it. After a failure, dropping `held` gives the lease back: if the
+                // store landed after all, the release finds no marker and does nothing.
+                if stored.is_some() {
+                    held.disarm();
                 }
+                stored == Some(false)
             }
             Permit::Unconditional => {
                 write_unless_overtaken(site, cache, key, raw, ttl, fail, flight).await
             }
         };
-        if let Stored::Overtaken = stored {
+        if overtaken {
             Site::count(&site.overtaken);
         }
-        stored
     }
 }
 
-/// A plain write, for caches without leases. An invalidation that comes during the write may
-/// have run before the write landed: the write is then undone (or, if it timed out and may
-/// still land, its deletion is queued). Loads are marked before an invalidation deletes, so
-/// one of the two sees the other.
+/// A plain write, for caches without leases; whether an invalidation overtook it. One that
+/// comes during the write may have run before the write landed: the write is then undone
+/// (or, if it timed out and may still land, its deletion is queued). Loads are marked before
+/// an invalidation deletes, so one of the two sees the other.
 async fn write_unless_overtaken<C: Cache>(
     site: &Site,
     cache: &C,
@@ -187,13 +172,11 @@ async fn write_unless_overtaken<C: Cache>(
     ttl: Option<Duration>,
     fail: &mut FailOpen,
     flight: &Flight,
-) -> Stored {
+) -> bool {
     let written = cache.set(key, raw, ttl).await;
     if !flight.is_stale() {
-        return match fail.keep(site, key, "write", written) {
-            Some(()) => Stored::Yes,
-            None => Stored::No,
-        };
+        fail.keep(site, key, "write", written);
+        return false;
     }
     match written {
         Ok(()) => {
@@ -209,5 +192,5 @@ async fn write_unless_overtaken<C: Cache>(
             fail.record(site, key, "write", &error);
         }
     }
-    Stored::Overtaken
+    true
 }
