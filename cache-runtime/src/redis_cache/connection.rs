@@ -310,16 +310,25 @@ impl Connection {
         result
     }
 
-    /// The slow path of the gate: the breaker is open, or deletions wait.
+    /// The slow path of the gate: the breaker is open, or deletions wait (then deletions
+    /// are queued behind them, and reads and writes of the keys they cover refused).
     fn admit(&self, op: Op<'_>, gate: u8) -> Result<(), CacheError> {
         if !self.breaker.admit(op.deletion) {
             self.recover();
             return Err(op.circuit_open());
         }
+        if !Breaker::pending_in(gate) {
+            return Ok(());
+        }
+        if op.deletion {
+            // It joins the waiting ones instead: the recovery task is replaying them (at once
+            // while the server answers), and while it does not, sending this one would only
+            // cost the caller another timeout. So a call invalidating several targets during
+            // an outage waits for one deadline, not one per target.
+            return Err(op.joins_queue());
+        }
         match (op.prefix, op.key) {
-            (Some(prefix), Some(key)) if Breaker::pending_in(gate) && !op.deletion => {
-                self.admit_key(op, prefix, key)
-            }
+            (Some(prefix), Some(key)) => self.admit_key(op, prefix, key),
             _ => Ok(()),
         }
     }

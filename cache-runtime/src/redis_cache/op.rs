@@ -140,6 +140,17 @@ impl<'a> Op<'a> {
         )
     }
 
+    /// Not sent: deletions wait for replay, and this one is to be queued behind them.
+    pub(super) fn joins_queue(self) -> CacheError {
+        self.error(
+            ErrorCode::CircuitOpen,
+            format!(
+                "{} not sent: earlier deletions wait for replay, and it joins them",
+                self.command
+            ),
+        )
+    }
+
     pub(super) fn circuit_open(self) -> CacheError {
         self.error(
             ErrorCode::CircuitOpen,
