@@ -145,10 +145,10 @@ impl Connection {
         }
     }
 
-    /// Forgets `link` after it failed: the next call opens another. Calls in flight keep it.
-    fn discard(&self, link: &Link) {
+    /// Forgets link `id` after it failed: the next call opens another. Calls in flight keep it.
+    fn discard(&self, id: u64) {
         let mut slot = self.slot.write().unwrap_or_else(PoisonError::into_inner);
-        if matches!(&*slot, Slot::Open(open) if open.id == link.id) {
+        if matches!(&*slot, Slot::Open(open) if open.id == id) {
             *slot = Slot::Closed;
         }
     }
@@ -348,14 +348,17 @@ impl Connection {
         F: Future<Output = Result<T, RedisError>>,
     {
         let attempts = async {
-            let link = self.link().await?;
-            let mark = link.mark();
-            match send(link.connection.clone()).await {
+            let mut link = self.link().await?;
+            if !op.resendable && link.is_closed() {
+                self.discard(link.id);
+                link = self.link().await?;
+            }
+            let (connection, mark, id) = link.into_parts();
+            match send(connection).await {
                 Err(error) if is_connection_trouble(&error) => {
-                    self.discard(&link);
+                    self.discard(id);
                     if mark.never_written() || (op.resendable && is_broken_connection(&error)) {
-                        let link = self.link().await?;
-                        send(link.connection.clone()).await
+                        send(self.link().await?.connection).await
                     } else {
                         Err(error)
                     }
