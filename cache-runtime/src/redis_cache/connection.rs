@@ -103,8 +103,11 @@ impl Connection {
         let mut slot = self.slot.write().unwrap_or_else(PoisonError::into_inner);
         match &*slot {
             Slot::Open(link) if !link.is_dead() => return Ok(Opening::Open(link.clone())),
-            Slot::Opening { ready, .. } => return Ok(Opening::Waiting(ready.clone())),
-            Slot::Open(_) | Slot::Closed => {}
+            // Unless the attempt was dropped unfinished (its runtime ended).
+            Slot::Opening { ready, .. } if ready.has_changed().is_ok() => {
+                return Ok(Opening::Waiting(ready.clone()));
+            }
+            Slot::Open(_) | Slot::Opening { .. } | Slot::Closed => {}
         }
         let id = self.next_link.fetch_add(1, Ordering::Relaxed);
         let (done, ready) = tokio::sync::watch::channel(None);
@@ -155,7 +158,7 @@ impl Connection {
 
     /// Drops the connection, open or being opened: the next one made is new. Calls in
     /// flight keep theirs.
-    pub(super) fn drop_manager(&self) {
+    pub(super) fn drop_link(&self) {
         *self.slot.write().unwrap_or_else(PoisonError::into_inner) = Slot::Closed;
     }
 
@@ -294,7 +297,7 @@ impl Connection {
                 if op.guarded && self.breaker.failed() {
                     let failures = self.breaker.consecutive_failures();
                     if self.breaker.open(breaker::Why::Failures(failures, error)) {
-                        self.drop_manager();
+                        self.drop_link();
                     }
                     self.recover();
                 }
