@@ -517,6 +517,11 @@ mod tests {
 
     use crate::RedisCache;
 
+    thread_local! {
+        /// Dropped when the thread that set it ends.
+        static HELD: std::cell::RefCell<Option<Arc<()>>> = const { std::cell::RefCell::new(None) };
+    }
+
     #[test]
     fn dropping_the_last_handle_stops_the_cache_thread() {
         // Nothing listens there: no connection is needed to start the thread.
@@ -524,21 +529,28 @@ mod tests {
         let view = cache.with_prefix("v:");
         let clone = view.clone();
         assert!(!cache.connection.background.started(), "lazy");
+        // Held by the cache's thread itself: released only when that thread ends.
         let sentinel = Arc::new(());
         let held = sentinel.clone();
+        let (placed, was_placed) = std::sync::mpsc::channel();
         clone.connection.spawn(async move {
-            let _held = held;
-            std::future::pending::<()>().await;
+            HELD.with(|slot| *slot.borrow_mut() = Some(held));
+            let _ = placed.send(());
         });
         assert!(cache.connection.background.started());
+        was_placed.recv_timeout(Duration::from_secs(10)).unwrap();
         drop((cache, view));
-        assert_eq!(Arc::strong_count(&sentinel), 2, "a clone keeps it running");
+        assert_eq!(
+            Arc::strong_count(&sentinel),
+            2,
+            "a clone keeps the thread running"
+        );
         drop(clone);
         let start = Instant::now();
         while Arc::strong_count(&sentinel) != 1 {
             assert!(
                 start.elapsed() < Duration::from_secs(10),
-                "the thread stopped with its runtime"
+                "the thread ended with the last handle"
             );
             std::thread::yield_now();
         }
