@@ -130,6 +130,9 @@ async fn recovery(mut running: Running) {
     // At first, an open breaker waits a cool-down before its probe, and deletions waiting
     // while it is closed are replayed at once; after a failure, a cool-down either way.
     let mut wait = None;
+    // Whether the breaker was open at the last attempt: one that opened since (callers'
+    // failures during a replay) gets its cool-down before the probe too.
+    let mut was_open = false;
     loop {
         // Holds the connection only while working, so that dropping the cache ends the task.
         let Some((cool_down, open)) = running.connection.upgrade().map(|c| {
@@ -140,7 +143,12 @@ async fn recovery(mut running: Running) {
         }) else {
             return;
         };
-        if wait.unwrap_or(open) {
+        let pause = match wait {
+            None => open,
+            Some(failed) => failed || (open && !was_open),
+        };
+        was_open = open;
+        if pause {
             tokio::time::sleep(cool_down).await;
         }
         let Some(connection) = running.connection.upgrade() else {
