@@ -8,8 +8,14 @@
 //! - `down`: the server down at start-up, up later.
 //! - `through_proxy`: the proxy (`tests/support/proxy.rs`) in each of its modes.
 //! - `outage`: invalidations during an outage are replayed before anything is served, a
-//!   queue that overflows becomes one deletion of the whole prefix, and a write held up in
-//!   the network does not bring an invalidated value back.
+//!   queue that overflows folds into the narrowest patterns (never the whole database), and
+//!   a write held up in the network does not bring an invalidated value back.
+//! - `idle`: a connection that died while idle (`CLIENT KILL`, Redis's `timeout`, the
+//!   runtime that opened it ending) costs nothing: the next command goes out on a new one.
+//! - `refusals`: `OOM` and `BUSY` keep invalidations for replay, logged once; `NOPERM`
+//!   gives them up, counted.
+//! - `blocked`: a waiting deletion keeps its key from the cache, and nothing else.
+//! - `probe`: recovery after a short outage takes one cool-down.
 //! - `breaker`: the circuit breaker as the port shows it, and its log lines.
 //! - `bad_values`, `keys`, `sizes`: stored values of the wrong kind, awkward keys, and the
 //!   size limits, on Redis and on `MemoryCache`.

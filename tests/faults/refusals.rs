@@ -170,3 +170,45 @@ async fn invalidations_refused_while_the_server_is_busy_are_replayed_and_logged_
         captured.all()
     );
 }
+
+/// A deletion the server refuses for good (`NOPERM`: an ACL forbids `UNLINK`) is given up:
+/// not queued, counted in `dropped_invalidations`, logged once for many calls, and the
+/// breaker stays closed (the server answered).
+#[tokio::test]
+async fn deletions_refused_for_good_are_counted_and_logged_once() {
+    let captured = Captured::default();
+    let _guard = captured.install();
+    let server = RedisServer::start();
+    let raw = Raw::new(&server);
+    raw.query::<()>(
+        redis::cmd("ACL")
+            .arg("SETUSER")
+            .arg("cache")
+            .arg("on")
+            .arg(">secret")
+            .arg("~*")
+            .arg("+@all")
+            .arg("-unlink"),
+    );
+    let url = format!("redis://cache:secret@127.0.0.1:{}", server.port());
+    let cache = fast_failing(url).build().unwrap();
+    connected(&cache).await;
+    cache.set("kept", "v", None).await.unwrap();
+    for _ in 0..100 {
+        let deleted = cache.delete("kept").await;
+        let error = deleted.expect_err("UNLINK is forbidden");
+        assert!(!error.is_queued(), "{error}");
+        assert!(!error.is_unavailable(), "{error}");
+    }
+    let health = cache.health();
+    assert_eq!(health.dropped_invalidations, 100, "{health:?}");
+    assert_eq!(health.pending_invalidations, 0, "{health:?}");
+    assert_eq!(health.times_opened, 0, "{health:?}");
+    assert_eq!(
+        cache.get("kept").await.unwrap().as_deref(),
+        Some("v"),
+        "nothing else is held back"
+    );
+    let warnings = captured.lines("WARN");
+    assert_eq!(warnings.len(), 1, "{}", captured.all());
+}

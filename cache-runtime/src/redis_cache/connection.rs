@@ -100,8 +100,11 @@ impl Connection {
         let mut slot = self.slot.write().unwrap_or_else(PoisonError::into_inner);
         match &*slot {
             Slot::Open(link) if !link.is_dead() => return Ok(Opening::Open(link.clone())),
-            Slot::Opening { ready, .. } => return Ok(Opening::Waiting(ready.clone())),
-            Slot::Open(_) | Slot::Closed => {}
+            // Unless the attempt was dropped unfinished (its runtime ended).
+            Slot::Opening { ready, .. } if ready.has_changed().is_ok() => {
+                return Ok(Opening::Waiting(ready.clone()));
+            }
+            Slot::Open(_) | Slot::Opening { .. } | Slot::Closed => {}
         }
         let id = self.next_link.fetch_add(1, Ordering::Relaxed);
         let (done, ready) = tokio::sync::watch::channel(None);
@@ -142,17 +145,17 @@ impl Connection {
         }
     }
 
-    /// Forgets `link` after it failed: the next call opens another. Calls in flight keep it.
-    fn discard(&self, link: &Link) {
+    /// Forgets link `id` after it failed: the next call opens another. Calls in flight keep it.
+    fn discard(&self, id: u64) {
         let mut slot = self.slot.write().unwrap_or_else(PoisonError::into_inner);
-        if matches!(&*slot, Slot::Open(open) if open.id == link.id) {
+        if matches!(&*slot, Slot::Open(open) if open.id == id) {
             *slot = Slot::Closed;
         }
     }
 
     /// Drops the connection, open or being opened: the next one made is new. Calls in
     /// flight keep theirs.
-    pub(super) fn drop_manager(&self) {
+    pub(super) fn drop_link(&self) {
         *self.slot.write().unwrap_or_else(PoisonError::into_inner) = Slot::Closed;
     }
 
@@ -291,7 +294,7 @@ impl Connection {
                 if op.guarded && self.breaker.failed() {
                     let failures = self.breaker.consecutive_failures();
                     if self.breaker.open(breaker::Why::Failures(failures, error)) {
-                        self.drop_manager();
+                        self.drop_link();
                     }
                     self.recover();
                 }
@@ -307,16 +310,25 @@ impl Connection {
         result
     }
 
-    /// The slow path of the gate: the breaker is open, or deletions wait.
+    /// The slow path of the gate: the breaker is open, or deletions wait (then deletions
+    /// are queued behind them, and reads and writes of the keys they cover refused).
     fn admit(&self, op: Op<'_>, gate: u8) -> Result<(), CacheError> {
         if !self.breaker.admit(op.deletion) {
             self.recover();
             return Err(op.circuit_open());
         }
+        if !Breaker::pending_in(gate) {
+            return Ok(());
+        }
+        if op.deletion {
+            // It joins the waiting ones instead: the recovery task is replaying them (at once
+            // while the server answers), and while it does not, sending this one would only
+            // cost the caller another timeout. So a call invalidating several targets during
+            // an outage waits for one deadline, not one per target.
+            return Err(op.joins_queue());
+        }
         match (op.prefix, op.key) {
-            (Some(prefix), Some(key)) if Breaker::pending_in(gate) && !op.deletion => {
-                self.admit_key(op, prefix, key)
-            }
+            (Some(prefix), Some(key)) => self.admit_key(op, prefix, key),
             _ => Ok(()),
         }
     }
@@ -336,14 +348,17 @@ impl Connection {
         F: Future<Output = Result<T, RedisError>>,
     {
         let attempts = async {
-            let link = self.link().await?;
-            let mark = link.mark();
-            match send(link.connection.clone()).await {
+            let mut link = self.link().await?;
+            if !op.resendable && link.is_closed() {
+                self.discard(link.id);
+                link = self.link().await?;
+            }
+            let (connection, mark, id) = link.into_parts();
+            match send(connection).await {
                 Err(error) if is_connection_trouble(&error) => {
-                    self.discard(&link);
+                    self.discard(id);
                     if mark.never_written() || (op.resendable && is_broken_connection(&error)) {
-                        let link = self.link().await?;
-                        send(link.connection.clone()).await
+                        send(self.link().await?.connection).await
                     } else {
                         Err(error)
                     }
@@ -486,6 +501,11 @@ mod tests {
 
     use crate::RedisCache;
 
+    thread_local! {
+        /// Dropped when the thread that set it ends.
+        static HELD: std::cell::RefCell<Option<Arc<()>>> = const { std::cell::RefCell::new(None) };
+    }
+
     #[test]
     fn dropping_the_last_handle_stops_the_cache_thread() {
         // Nothing listens there: no connection is needed to start the thread.
@@ -493,21 +513,28 @@ mod tests {
         let view = cache.with_prefix("v:");
         let clone = view.clone();
         assert!(!cache.connection.background.started(), "lazy");
+        // Held by the cache's thread itself: released only when that thread ends.
         let sentinel = Arc::new(());
         let held = sentinel.clone();
+        let (placed, was_placed) = std::sync::mpsc::channel();
         clone.connection.spawn(async move {
-            let _held = held;
-            std::future::pending::<()>().await;
+            HELD.with(|slot| *slot.borrow_mut() = Some(held));
+            let _ = placed.send(());
         });
         assert!(cache.connection.background.started());
+        was_placed.recv_timeout(Duration::from_secs(10)).unwrap();
         drop((cache, view));
-        assert_eq!(Arc::strong_count(&sentinel), 2, "a clone keeps it running");
+        assert_eq!(
+            Arc::strong_count(&sentinel),
+            2,
+            "a clone keeps the thread running"
+        );
         drop(clone);
         let start = Instant::now();
         while Arc::strong_count(&sentinel) != 1 {
             assert!(
                 start.elapsed() < Duration::from_secs(10),
-                "the thread stopped with its runtime"
+                "the thread ended with the last handle"
             );
             std::thread::yield_now();
         }

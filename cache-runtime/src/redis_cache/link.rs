@@ -9,6 +9,10 @@
 //! never written, by anyone, so it did not run and is sent again on a fresh connection
 //! whatever it is. Anything else may have run and is sent again only if that is harmless.
 //!
+//! A command that is not sent twice is checked first: if the server closed the socket a
+//! moment ago and the driver has not seen it yet, a peek at the socket tells, and the
+//! command goes out on a new connection before anything is written.
+//!
 //! Plain TCP and Unix sockets are opened here, so that they can be wrapped; `rediss://`
 //! connections are opened by redis-rs (its TLS set-up is not public), without the wrapper:
 //! their failures count as "may have run".
@@ -30,6 +34,8 @@ use tokio::runtime::Handle;
 pub(super) struct Wire {
     dead: AtomicBool,
     written: AtomicU64,
+    /// The same socket (a duplicate descriptor), to ask it whether the server closed it.
+    probe: Option<socket2::Socket>,
 }
 
 impl Wire {
@@ -44,6 +50,29 @@ impl Wire {
 
     fn die(&self) {
         self.dead.store(true, Ordering::Release);
+    }
+
+    /// Whether the server has closed the socket, asked of the socket itself (a non-blocking
+    /// one-byte peek): the runtime that drives the connection may not have seen the close
+    /// yet, when it came a moment ago. Marks it dead if so.
+    fn closed_by_peer(&self) -> bool {
+        let Some(probe) = &self.probe else {
+            return false;
+        };
+        let closed = match probe.peek(&mut [std::mem::MaybeUninit::uninit(); 1]) {
+            // The end of the stream: nothing more will come.
+            Ok(0) => true,
+            // A reply waiting to be read, or nothing yet: open as far as can be told.
+            Ok(_) => false,
+            Err(error) => !matches!(
+                error.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+            ),
+        };
+        if closed {
+            self.die();
+        }
+        closed
     }
 }
 
@@ -63,13 +92,22 @@ impl Link {
         self.wire.as_ref().is_some_and(|wire| wire.is_dead())
     }
 
-    /// What a failure after this mark can tell; see [`Mark::never_written`].
-    pub(super) fn mark(&self) -> Mark {
-        Mark(
-            self.wire
-                .as_ref()
-                .map(|wire| (wire.clone(), wire.written())),
-        )
+    /// Known dead, or closed by the server a moment ago (one system call: for commands
+    /// that are not sent twice, before they are sent).
+    pub(super) fn is_closed(&self) -> bool {
+        self.wire
+            .as_ref()
+            .is_some_and(|wire| wire.is_dead() || wire.closed_by_peer())
+    }
+
+    /// The connection to send on, the socket's byte count now (what a failure can then
+    /// tell: see [`Mark::never_written`]), and the link's id.
+    pub(super) fn into_parts(self) -> (MultiplexedConnection, Mark, u64) {
+        let mark = Mark(self.wire.map(|wire| {
+            let written = wire.written();
+            (wire, written)
+        }));
+        (self.connection, mark, self.id)
     }
 }
 
@@ -122,7 +160,11 @@ pub(super) async fn open(
             });
         }
     };
-    let wire = Arc::new(Wire::default());
+    // Without a duplicate descriptor (out of descriptors), the peek is skipped.
+    let wire = Arc::new(Wire {
+        probe: stream.duplicate().ok(),
+        ..Wire::default()
+    });
     let counted = Counted {
         inner: stream,
         wire: wire.clone(),
@@ -153,6 +195,20 @@ enum Stream {
     Tcp(tokio::net::TcpStream),
     #[cfg(unix)]
     Unix(tokio::net::UnixStream),
+}
+
+impl Stream {
+    /// The same socket under a second descriptor (non-blocking like the first: they share
+    /// the open file).
+    fn duplicate(&self) -> io::Result<socket2::Socket> {
+        use std::os::fd::AsFd;
+        let fd = match self {
+            Stream::Tcp(socket) => socket.as_fd().try_clone_to_owned()?,
+            #[cfg(unix)]
+            Stream::Unix(socket) => socket.as_fd().try_clone_to_owned()?,
+        };
+        Ok(socket2::Socket::from(fd))
+    }
 }
 
 /// A socket that reports to its [`Wire`].

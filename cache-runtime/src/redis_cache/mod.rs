@@ -1,5 +1,20 @@
-//! The Redis adapter: one lazily opened, shared, auto-reconnecting multiplexed connection,
-//! and a deadline on every operation.
+//! The Redis adapter: one lazily opened, shared, reconnecting multiplexed connection, and a
+//! deadline on every operation.
+//!
+//! By job:
+//! - `view.rs`: the handle callers hold (its prefix, key rendering) and the port impl;
+//!   `lease.rs` and `tags.rs`: leases and tags on Redis.
+//! - `connection.rs`: what every view shares, and the transport: the connection slot, the
+//!   breaker's gate, the deadline, resending, queries, pipelines, scripts and scans.
+//! - `link.rs`: one connection and what its socket has seen (dead? written since?), which
+//!   tells a command that never reached the server from one whose reply was lost.
+//! - `background.rs`: the cache's own runtime (a thread), where connections are driven
+//!   and detached work runs, so that neither ends with the caller's runtime.
+//! - `op.rs`: an operation's name, code and flags, and how a redis-rs error is classified
+//!   (connection trouble, deadline, a refusal that passes, one that does not).
+//! - `breaker.rs`: the circuit breaker's state; `pending.rs`: deletions waiting for
+//!   replay, what they cover, and how they fold; `recovery.rs`: the task that replays
+//!   them and closes the breaker.
 
 mod background;
 mod breaker;

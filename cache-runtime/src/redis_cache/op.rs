@@ -140,6 +140,17 @@ impl<'a> Op<'a> {
         )
     }
 
+    /// Not sent: deletions wait for replay, and this one is to be queued behind them.
+    pub(super) fn joins_queue(self) -> CacheError {
+        self.error(
+            ErrorCode::CircuitOpen,
+            format!(
+                "{} not sent: earlier deletions wait for replay, and it joins them",
+                self.command
+            ),
+        )
+    }
+
     pub(super) fn circuit_open(self) -> CacheError {
         self.error(
             ErrorCode::CircuitOpen,
@@ -219,4 +230,51 @@ pub(super) fn is_connection_trouble(error: &RedisError) -> bool {
 /// that at once would fail the same way).
 pub(super) fn is_broken_connection(error: &RedisError) -> bool {
     error.is_connection_dropped() && !error.is_connection_refusal()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The error a reply such as `-OOM ...` gives.
+    fn reply(line: &str) -> RedisError {
+        match redis::parse_redis_value(format!("-{line}\r\n").as_bytes()) {
+            Ok(redis::Value::ServerError(error)) => error.into(),
+            other => panic!("not an error reply: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn refusals_that_pass_are_told_from_those_that_do_not() {
+        for passing in [
+            "OOM command not allowed when used memory > 'maxmemory'.",
+            "BUSY Redis is busy running a script.",
+            "LOADING Redis is loading the dataset in memory",
+            "MISCONF Redis is configured to save RDB snapshots",
+            "NOREPLICAS Not enough good replicas to write.",
+            "TRYAGAIN Multiple keys request during rehashing of slot",
+            "CLUSTERDOWN The cluster is down",
+            "MASTERDOWN Link with MASTER is down",
+            "READONLY You can't write against a read only replica.",
+            "NOAUTH Authentication required.",
+            "WRONGPASS invalid username-password pair",
+        ] {
+            let error = reply(passing);
+            assert!(is_passing_refusal(&error), "{passing}");
+            let classified = Op::plain("X", ErrorCode::Delete).redis_error(error);
+            assert_eq!(classified.code(), ErrorCode::Connection, "{passing}");
+            assert!(classified.is_unavailable(), "{passing}");
+        }
+        for permanent in [
+            "NOPERM User has no permissions to run the 'unlink' command",
+            "ERR unknown command 'FOO'",
+            "WRONGTYPE Operation against a key holding the wrong kind of value",
+            "EXECABORT Transaction discarded because of previous errors.",
+        ] {
+            let error = reply(permanent);
+            assert!(!is_passing_refusal(&error), "{permanent}");
+            let classified = Op::plain("X", ErrorCode::Delete).redis_error(error);
+            assert_eq!(classified.code(), ErrorCode::Delete, "{permanent}");
+        }
+    }
 }

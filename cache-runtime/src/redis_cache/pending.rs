@@ -62,6 +62,32 @@ impl Batch {
         self.sequences.len()
     }
 
+    /// The batch as its parts (keys, patterns, tags; the empty ones left out), so that a
+    /// part the server refuses for good is given up without the others.
+    pub(super) fn parts(self) -> Vec<Batch> {
+        let (keys, patterns) = (self.keys.len(), self.patterns.len());
+        let mut sequences = self.sequences.into_iter();
+        let mut take = |n: usize| sequences.by_ref().take(n).collect::<Vec<u64>>();
+        let parts = [
+            Batch {
+                sequences: take(keys),
+                keys: self.keys,
+                ..Batch::default()
+            },
+            Batch {
+                sequences: take(patterns),
+                patterns: self.patterns,
+                ..Batch::default()
+            },
+            Batch {
+                sequences: take(usize::MAX),
+                tags: self.tags,
+                ..Batch::default()
+            },
+        ];
+        parts.into_iter().filter(|part| part.len() > 0).collect()
+    }
+
     fn deletions(&self) -> impl Iterator<Item = (Deletion, u64)> + '_ {
         let keys = self.keys.iter().cloned().map(Deletion::Key);
         let tags = self.tags.iter().cloned().map(Deletion::Tag);
@@ -482,6 +508,22 @@ mod tests {
         assert_eq!(pending.done(&batch), 4);
         assert!(pending.is_empty());
         assert_eq!(pending.replayed(), 4);
+    }
+
+    #[test]
+    fn a_part_given_up_leaves_the_others_waiting() {
+        let mut pending = Pending::new(8);
+        pending.push(key("a"));
+        pending.push(pattern("p*"));
+        pending.push(Deletion::Tag(b"t".to_vec()));
+        let parts = pending.next().unwrap().parts();
+        assert_eq!(parts.len(), 3);
+        pending.give_up(&parts[0]);
+        assert_eq!((pending.len(), pending.dropped()), (2, 1));
+        pending.done(&parts[2]);
+        assert_eq!((pending.len(), pending.replayed()), (1, 1));
+        let rest = pending.next().unwrap();
+        assert_eq!(rest.patterns, [pattern("p*")]);
     }
 
     #[test]

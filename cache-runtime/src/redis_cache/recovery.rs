@@ -41,7 +41,7 @@ impl Connection {
     async fn probe_and_replay(&self) -> Result<(), CacheError> {
         if self.breaker.state() != BreakerState::Closed {
             self.breaker.probing(true);
-            self.drop_manager();
+            self.drop_link();
             let ping = Op::plain("PING", ErrorCode::Connection).unguarded();
             let _: String = self.query(ping, &redis::cmd("PING")).await?;
             self.breaker.let_deletions_through();
@@ -52,26 +52,29 @@ impl Connection {
             let Some(batch) = next else {
                 return Ok(());
             };
-            match self.replay(&batch).await {
-                Ok(()) => {
-                    let mut pending = self.pending();
-                    pending.done(&batch);
-                    self.pending_changed(&pending);
-                }
-                Err(error) if error.is_unavailable() => return Err(error),
-                Err(error) => {
-                    // Such as NOPERM from an ACL: retrying cannot help, and keeping it would
-                    // keep its keys off the cache for good.
-                    self.log_refusal(&error, batch.len());
-                    let mut pending = self.pending();
-                    pending.give_up(&batch);
-                    self.pending_changed(&pending);
+            for part in batch.parts() {
+                match self.replay(&part).await {
+                    Ok(()) => {
+                        let mut pending = self.pending();
+                        pending.done(&part);
+                        self.pending_changed(&pending);
+                    }
+                    Err(error) if error.is_unavailable() => return Err(error),
+                    Err(error) => {
+                        // Such as NOPERM from an ACL: retrying cannot help, and keeping it
+                        // would keep its keys off the cache for good.
+                        self.log_refusal(&error, part.len());
+                        let mut pending = self.pending();
+                        pending.give_up(&part);
+                        self.pending_changed(&pending);
+                    }
                 }
             }
         }
     }
 
-    /// A run of keys, then every waiting pattern in one `SCAN` pass, then every tag.
+    /// A part of a batch: a run of keys, every waiting pattern in one `SCAN` pass, or every
+    /// waiting tag.
     async fn replay(&self, batch: &Batch) -> Result<(), CacheError> {
         if !batch.keys.is_empty() {
             let op = Op::plain("UNLINK", ErrorCode::Delete).unguarded();
@@ -127,6 +130,9 @@ async fn recovery(mut running: Running) {
     // At first, an open breaker waits a cool-down before its probe, and deletions waiting
     // while it is closed are replayed at once; after a failure, a cool-down either way.
     let mut wait = None;
+    // Whether the breaker was open at the last attempt: one that opened since (callers'
+    // failures during a replay) gets its cool-down before the probe too.
+    let mut was_open = false;
     loop {
         // Holds the connection only while working, so that dropping the cache ends the task.
         let Some((cool_down, open)) = running.connection.upgrade().map(|c| {
@@ -137,7 +143,12 @@ async fn recovery(mut running: Running) {
         }) else {
             return;
         };
-        if wait.unwrap_or(open) {
+        let pause = match wait {
+            None => open,
+            Some(failed) => failed || (open && !was_open),
+        };
+        was_open = open;
+        if pause {
             tokio::time::sleep(cool_down).await;
         }
         let Some(connection) = running.connection.upgrade() else {
@@ -153,7 +164,7 @@ async fn recovery(mut running: Running) {
                     connection.breaker.probing(false);
                     // The probe's connection may be the broken one; the next probe makes its
                     // own.
-                    connection.drop_manager();
+                    connection.drop_link();
                 }
                 tracing::debug!(
                     target: "cache_aside",

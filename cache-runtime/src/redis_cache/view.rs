@@ -23,18 +23,21 @@ use crate::view::View;
 /// A cache in Redis: the production adapter.
 ///
 /// All clones, and all views made with [`with_prefix`](Self::with_prefix), share one
-/// multiplexed connection (redis-rs's `ConnectionManager`): concurrent calls are pipelined on
-/// it rather than checking connections out of a pool. It is opened on first use, not at
-/// construction, so an application starts even while Redis is down, and it reopens by itself
-/// after the connection breaks.
+/// multiplexed connection (a redis-rs `MultiplexedConnection`): concurrent calls are
+/// pipelined on it rather than checking connections out of a pool. It is opened on first
+/// use, not at construction, so an application starts even while Redis is down, and it
+/// reopens by itself after the connection breaks. It is driven on a thread of the cache's
+/// own (started on first use, stopped when the last clone is dropped), as are recovery and
+/// detached work, so a cache in a `static` outlives the runtimes that use it.
 ///
 /// Every round trip has a deadline ([`RedisCacheBuilder::op_timeout`], default
-/// [`DEFAULT_OP_TIMEOUT`]) covering the wait for a connection too, so a call never waits on
-/// redis-rs's reconnect back-off: while the server is down a call fails with
+/// [`DEFAULT_OP_TIMEOUT`](super::DEFAULT_OP_TIMEOUT)) covering the wait for a connection
+/// too, so a call never waits on a reconnect: while the server is down a call fails with
 /// [`ErrorCode::Connection`] or [`ErrorCode::Timeout`] within that deadline. After a few such
 /// failures in a row the circuit breaker opens and calls fail at once with
-/// [`ErrorCode::CircuitOpen`] until a background probe finds the server back; deletions
-/// that fail are kept and replayed then (see [`RedisCacheBuilder::failure_threshold`],
+/// [`ErrorCode::CircuitOpen`] until a background probe finds the server back. Deletions
+/// that fail are kept, keep the keys they cover from the cache meanwhile, and are replayed
+/// as soon as the server takes them (see [`RedisCacheBuilder::failure_threshold`],
 /// [`RedisCacheBuilder::max_pending_invalidations`] and [`RedisCache::health`]). Every operation
 /// is one round trip except `delete_pattern` and a prefixed `flush`, which take one per
 /// `SCAN` batch and so grow with the size of the keyspace.
