@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use cache_aside::prelude::*;
 use cache_aside::{RedisCache, cache_put, cached, invalidate, stats_for};
 
-use crate::backend::{bounded, eventually};
 use crate::support::RedisServer;
+use crate::support::wait::{bounded, eventually};
 
 /// Short, so that calls against a server that does not answer are quick.
 const OP_TIMEOUT: Duration = Duration::from_millis(300);

@@ -8,7 +8,8 @@ use std::time::Duration;
 use cache_aside::{SharedCache, cached, invalidate};
 use tokio::sync::{Barrier, Notify};
 
-use crate::backend::{Backend, bounded, eventually};
+use crate::support::backend::Backend;
+use crate::support::wait::{bounded, eventually};
 
 /// Callers per test.
 const CALLERS: usize = 100;
