@@ -13,6 +13,7 @@
 //! [`Settings`](crate::support::backend::Settings)). Cases can also be grouped by topic,
 //! `topic { module::case, ... }`, to be named `memory::topic::case`.
 
+#[allow(unused_macros)] // shared by several test binaries; not all of them use it
 macro_rules! matrix {
     ($($module:ident :: $case:ident $(with $settings:expr)?),* $(,)?) => {
         mod memory {
@@ -58,6 +59,7 @@ pub(crate) use matrix;
 /// copies of a test, which run at once: the calling module holds `mod memory` and
 /// `mod redis` (usually made by a macro of its own), each with every listed case, and this
 /// makes the `case(backend)` that [`matrix!`] instantiates pick the one for its backend.
+#[allow(unused_macros)] // shared by several test binaries; not all of them use it
 macro_rules! by_backend {
     ($($case:ident),* $(,)?) => {
         $(
