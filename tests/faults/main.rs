@@ -11,8 +11,8 @@
 //!   queue that overflows becomes one deletion of the whole prefix, and a write held up in
 //!   the network does not bring an invalidated value back.
 //! - `breaker`: the circuit breaker as the port shows it, and its log lines.
-//! - `bad_values`, `keys`, `sizes`: stored values of the wrong kind, awkward keys, and the
-//!   size limits, on Redis and on `MemoryCache`.
+//! - `keys`, `sizes`: awkward keys and the size limits, on Redis and on `MemoryCache`
+//!   (stored values of the wrong kind are in `tests/attributes/corrupt.rs`).
 //!
 //! Every wait is bounded and every latency bound is generous: these tests prove "did not
 //! hang" and "did not go to the network", on a loaded 2-core machine; the tight figures
@@ -25,7 +25,6 @@ mod support;
 #[path = "../support/proxy.rs"]
 mod proxy;
 
-mod bad_values;
 mod blocked;
 mod breaker;
 mod common;
@@ -42,3 +41,16 @@ mod sizes;
 mod slow_put;
 mod tagged_wrong_type;
 mod through_proxy;
+
+support::matrix::matrix! {
+    keys::awkward_keys_are_cached_and_invalidated_exactly,
+    sizes::values_over_the_limit_are_returned_not_stored
+        with Settings::DEFAULT.max_value_size(crate::sizes::MAX_VALUE).failure_threshold(1),
+    sizes::an_oversized_put_leaves_no_stale_value
+        with Settings::DEFAULT.max_value_size(crate::sizes::MAX_VALUE),
+    sizes::keys_over_the_limit_are_refused_clearly
+        with Settings::DEFAULT
+            .prefix("pre:")
+            .max_key_size(crate::sizes::MAX_KEY)
+            .failure_threshold(1),
+}
