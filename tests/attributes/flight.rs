@@ -71,12 +71,14 @@ macro_rules! flight_cases {
                         .store(misses(method) + callers, Ordering::SeqCst);
                 }
 
-                /// Waits, bounded, until every caller expected by [`Loader::expect_callers`] has counted
-                /// its miss on `method`. A waiter counts its miss as it joins the leader's flight (in
-                /// `cache-runtime/src/attribute/miss.rs`, on entering `Wait`, before it checks the
-                /// flight's lease in the store), and the leader counts its own before its body, so once
-                /// the count is reached no caller can start a flight of its own: they all get this body's
-                /// result, or load alone when it cannot be handed over.
+                /// Waits, bounded, until every caller expected by [`Loader::expect_callers`] has
+                /// counted its miss on `method`. The leader counts its miss before its body; a
+                /// waiter counts its own as it joins the leader's flight (in
+                /// `cache-runtime/src/attribute/miss.rs`, on entering `Wait`), just before its
+                /// round trip to the store to check the flight's lease, and a leader whose result
+                /// is not stored leaves giving its lease back to the checks still running. So once
+                /// the count is reached every caller is in this flight: it gets this body's
+                /// result, or loads alone when the result cannot be handed over.
                 async fn all_callers_joined(&self, method: &str) {
                     let target = self.joined_at.load(Ordering::SeqCst);
                     eventually(LIMIT, "every caller joining the flight", || async move {
@@ -127,7 +129,8 @@ macro_rules! flight_cases {
                     id
                 }
 
-                /// The first run signals `entered` and then never finishes; later runs return at once.
+                /// The first run signals `entered` and then never finishes; later runs return at
+                /// once.
                 #[cached(key = "{self.ns}:stuck:{id}", cache = self.cache)]
                 async fn stuck_first(&self, id: u32) -> u32 {
                     if self.calls.fetch_add(1, Ordering::SeqCst) == 0 {
@@ -188,8 +191,9 @@ macro_rules! flight_cases {
                     results.iter().all(|value| value == "value 5"),
                     "{results:?}"
                 );
-                // Even without a delay in the body, a caller that missed before the value was stored
-                // either waits for the load in flight or, joining after it landed, reads it again.
+                // Even without a delay in the body, a caller that missed before the value was
+                // stored either waits for the load in flight or, joining after it landed, reads it
+                // again.
                 assert_eq!(loader.calls(), 1, "the body ran once for {CALLERS} callers");
             }
 
@@ -288,8 +292,9 @@ macro_rules! flight_cases {
                 Vec<tokio::task::JoinHandle<u32>>,
             );
 
-            /// Starts a leader calling `method`, waits until it is in its body, then starts ten waiters
-            /// and waits until they all missed; returns the leader's and the waiters' tasks.
+            /// Starts a leader calling `method`, waits until it is in its body, then starts ten
+            /// waiters and waits until they all missed; returns the leader's and the waiters'
+            /// tasks.
             async fn leader_and_waiters<F, Fut>(
                 loader: &Arc<Loader>,
                 method: &str,

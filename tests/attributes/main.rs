@@ -68,7 +68,8 @@ support::matrix::matrix! {
     methods::trait_impl_methods,
     methods::impl_trait_parameters_outside_the_key,
     methods::annotated_futures_are_send,
-    corrupt::undecodable_values_are_misses_and_overwritten with Settings::DEFAULT.failure_threshold(1),
+    corrupt::undecodable_values_are_misses_and_overwritten
+        with Settings::DEFAULT.failure_threshold(1),
     leases::callers_on_another_handle_wait_for_the_load,
     leases::a_body_that_outlives_its_lease_is_not_stored,
     leases::an_err_gives_the_lease_back_at_once,

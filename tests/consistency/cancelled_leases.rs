@@ -76,14 +76,15 @@ macro_rules! abandoned {
             /// the task is aborted, so both calls are dropped together, the leader first. The next
             /// caller, on another handle, must not wait for the lease.
             pub async fn a_leader_and_its_waiter_cancelled_together_leave_no_lease(b: Backend) {
-                            let (cache, twin, key) = (b.cache.clone(), b.twin.clone(), &b.key("abandoned"));
+                let (cache, twin) = (b.cache.clone(), b.twin.clone());
+                let key = &b.key("abandoned");
                 let gate = Arc::new(Gate::default());
                 let before = misses("stuck");
                 let request = tokio::spawn({
                     let (gate, key) = (Arc::clone(&gate), key.to_owned());
                     async move {
-                        // Declared first and moved into the join second: a tuple drops its fields in
-                        // order, so the leader is dropped before its waiter.
+                        // Declared first and moved into the join second: a tuple drops its fields
+                        // in order, so the leader is dropped before its waiter.
                         let waiter = Box::pin(stuck(&cache, &key, &gate));
                         let mut leader = Box::pin(stuck(&cache, &key, &gate));
                         tokio::select! {
@@ -106,12 +107,15 @@ macro_rules! abandoned {
                 let started = Instant::now();
                 let value = bounded(LIMIT, "the next caller", next(&twin, key)).await;
                 let waited = started.elapsed();
-                println!("{key}: the next caller on another handle waited {waited:?} (lease {LEASE:?})");
+                println!(
+                    "{key}: the next caller on another handle waited {waited:?} (lease {LEASE:?})"
+                );
                 assert_eq!(value, format!("fresh {key}"));
                 assert!(
                     waited < NEXT_CALL,
-                    "a leader and its waiter cancelled together left their lease behind: the next \
-                     caller on another handle waited {waited:?} (lease {LEASE:?}, bound {NEXT_CALL:?})"
+                    "a leader and its waiter cancelled together left their lease behind: the \
+                     next caller on another handle waited {waited:?} (lease {LEASE:?}, bound \
+                     {NEXT_CALL:?})"
                 );
             }
 

@@ -8,7 +8,8 @@
 //! flight, every cached row is compared with the database.
 //!
 //! Readers and writers use two handles onto the store that share no in-process state
-//! (`Backend::cache` and `Backend::twin`), as two application processes would, so only the leases in the store can protect the reads.
+//! (`Backend::cache` and `Backend::twin`), as two application processes would, so only the
+//! leases in the store can protect the reads.
 //! The unprotected run replays the same random histories through `get_or_load` and plain
 //! `set`, which is what every cache-aside library without leases does, and must find stale
 //! rows: that is what shows this check can fail.

@@ -17,24 +17,32 @@
 macro_rules! matrix {
     ($($module:ident :: $case:ident $(with $settings:expr)?),* $(,)?) => {
         mod memory {
-            $crate::support::matrix::matrix!(@cases Memory; $($module :: $case $(with $settings)?),*);
+            $crate::support::matrix::matrix!(
+                @cases Memory; $($module :: $case $(with $settings)?),*
+            );
         }
         mod redis {
-            $crate::support::matrix::matrix!(@cases Redis; $($module :: $case $(with $settings)?),*);
+            $crate::support::matrix::matrix!(
+                @cases Redis; $($module :: $case $(with $settings)?),*
+            );
         }
     };
     ($($topic:ident { $($module:ident :: $case:ident $(with $settings:expr)?),* $(,)? })*) => {
         mod memory {
             $(
                 mod $topic {
-                    $crate::support::matrix::matrix!(@cases Memory; $($module :: $case $(with $settings)?),*);
+                    $crate::support::matrix::matrix!(
+                        @cases Memory; $($module :: $case $(with $settings)?),*
+                    );
                 }
             )*
         }
         mod redis {
             $(
                 mod $topic {
-                    $crate::support::matrix::matrix!(@cases Redis; $($module :: $case $(with $settings)?),*);
+                    $crate::support::matrix::matrix!(
+                        @cases Redis; $($module :: $case $(with $settings)?),*
+                    );
                 }
             )*
         }
