@@ -1,18 +1,20 @@
 //! Fault injection against real `redis-server` processes: killed, frozen, down from the
-//! start, behind a proxy that black-holes, delays or resets traffic, and holding data the
-//! caller's type cannot use. Whatever happens, callers get what the function body returns,
+//! start, behind a proxy that black-holes, delays or resets traffic, and refusing what it is
+//! sent. Whatever happens, callers get what the function body returns,
 //! within a bound, and caching comes back by itself once the server does.
 //!
 //! - `kill`: SIGKILL in the middle of a concurrent load, then a restart on the same port.
-//! - `freeze`: SIGSTOP/SIGCONT; the cost of a call before and after the breaker opens.
+//! - `freeze`: SIGSTOP/SIGCONT; what every attribute returns, the cost of a call before and
+//!   after the breaker opens, and of an invalidation of several targets.
 //! - `down`: the server down at start-up, up later.
 //! - `through_proxy`: the proxy (`tests/support/proxy.rs`) in each of its modes.
 //! - `outage`: invalidations during an outage are replayed before anything is served, a
 //!   queue that overflows becomes one deletion of the whole prefix, and a write held up in
 //!   the network does not bring an invalidated value back.
 //! - `breaker`: the circuit breaker as the port shows it, and its log lines.
-//! - `keys`, `sizes`: awkward keys and the size limits, on Redis and on `MemoryCache`
-//!   (stored values of the wrong kind are in `tests/attributes/corrupt.rs`).
+//! - `keys`, `sizes`: awkward keys and the size limits, on Redis and on `MemoryCache` (the
+//!   backend matrix of `tests/support/matrix.rs`, as `memory::case` and `redis::case`).
+//!   Stored values of the wrong kind are in `tests/attributes/corrupt.rs`.
 //!
 //! Every wait is bounded and every latency bound is generous: these tests prove "did not
 //! hang" and "did not go to the network", on a loaded 2-core machine; the tight figures
