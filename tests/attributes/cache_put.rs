@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use cache_aside::{SharedCache, cache_put, cached};
 
-use crate::backend::Backend;
+use crate::support::backend::Backend;
 
 #[cached(key = "{ns}:name:{id}", ttl = "1h", cache = cache)]
 async fn name(

@@ -362,10 +362,11 @@ async fn calls_on_different_caches_do_not_share_a_load() {
         name: "globex",
         cache: MemoryCache::new(),
     };
-    let (a, g) = crate::backend::bounded(Duration::from_secs(5), "two tenants' reads", async {
-        tokio::join!(acme.user(1), globex.user(1))
-    })
-    .await;
+    let (a, g) =
+        crate::support::wait::bounded(Duration::from_secs(5), "two tenants' reads", async {
+            tokio::join!(acme.user(1), globex.user(1))
+        })
+        .await;
     assert_eq!(a, "acme user 1");
     assert_eq!(g, "globex user 1", "globex got another cache's value");
     assert_eq!(
@@ -489,7 +490,8 @@ async fn an_invalidation_during_a_load_outside_a_flight_wins() {
         let flaky = Arc::clone(&flaky);
         async move { flaky.read_flaky().await.ok() }
     });
-    crate::backend::eventually(bound, "the second read waiting", || async { misses() >= 2 }).await;
+    crate::support::wait::eventually(bound, "the second read waiting", || async { misses() >= 2 })
+        .await;
 
     flaky.first_go.notify_one();
     tokio::time::timeout(bound, flaky.second_entered.notified())

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use cache_aside::{SharedCache, cached};
 
-use crate::backend::Backend;
+use crate::support::backend::Backend;
 
 #[cached(key = "{ns}:search:{query}", cache = cache, condition = query.len() > 2)]
 async fn search(cache: &SharedCache, calls: &AtomicUsize, ns: &str, query: &str) -> String {

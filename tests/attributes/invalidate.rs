@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use cache_aside::prelude::*;
 use cache_aside::{MemoryCache, SharedCache, cached, invalidate};
 
-use crate::backend::Backend;
+use crate::support::backend::Backend;
 
 #[cached(key = "{ns}:profile:{id}", cache = cache)]
 async fn profile(cache: &SharedCache, calls: &AtomicUsize, ns: &str, id: u32) -> String {

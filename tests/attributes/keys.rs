@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use cache_aside::{SharedCache, cached};
 use serde::{Deserialize, Serialize};
 
-use crate::backend::Backend;
+use crate::support::backend::Backend;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct User {

@@ -10,7 +10,8 @@ use cache_aside::prelude::*;
 use cache_aside::{SharedCache, cached, invalidate};
 use tokio::sync::Notify;
 
-use crate::backend::{Backend, bounded};
+use crate::support::backend::Backend;
+use crate::support::wait::bounded;
 
 /// The bound on a whole test's calls.
 const LIMIT: Duration = Duration::from_secs(10);

@@ -2,20 +2,20 @@
 //! kind, single flight, invalidation, statistics and failing open.
 //!
 //! The cases in `keys`, `ttl`, `returns`, `condition`, `flight`, `invalidate`, `cache_put`,
-//! `methods`, `corrupt`, `leases` and `tags` take a [`Backend`] and run twice, as
-//! `memory::case` on a `MemoryCache` and as `redis::case` on a `RedisCache` over a
-//! `redis-server` of their own;
+//! `methods`, `corrupt`, `leases`, `tags` and `stale_per_key` take a
+//! [`Backend`](support::backend::Backend) and run twice (the matrix of
+//! `tests/support/matrix.rs`), as `memory::case` on a `MemoryCache` and as `redis::case` on
+//! a `RedisCache` over a `redis-server` of their own;
 //! what lands in the store is read behind the library's back (a raw `GET`/`PTTL` on Redis).
 //! `caches` and `stats` run on memory only, `failopen` on Redis only.
 //!
 //! Single flight and statistics are process-wide, per function and key: every case keys its
-//! entries under a namespace of its own ([`Backend::ns`]), and the statistics tests use
-//! functions of their own.
+//! entries under a namespace of its own (`Backend::ns`), and the tests that read statistics
+//! use functions of their own (per backend, in `flight` and `stale_per_key`).
 
 #[path = "../support/mod.rs"]
 mod support;
 
-mod backend;
 mod cache_put;
 mod caches;
 mod condition;
@@ -33,31 +33,7 @@ mod stats;
 mod tags;
 mod ttl;
 
-use backend::Backend;
-
-/// Instantiates every listed case once per backend, as `memory::case` and `redis::case`.
-macro_rules! on_both_backends {
-    ($($module:ident :: $case:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$module::$case(super::Backend::memory()).await;
-                }
-            )*
-        }
-        mod redis {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$module::$case(super::Backend::redis()).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends! {
+support::matrix::matrix! {
     keys::template_key_and_json_value_land,
     keys::literal_braces_and_field_paths,
     keys::default_key_is_module_function_and_escaped_arguments,
@@ -92,7 +68,8 @@ on_both_backends! {
     methods::trait_impl_methods,
     methods::impl_trait_parameters_outside_the_key,
     methods::annotated_futures_are_send,
-    corrupt::undecodable_values_are_misses_and_overwritten,
+    corrupt::undecodable_values_are_misses_and_overwritten
+        with Settings::DEFAULT.failure_threshold(1),
     leases::callers_on_another_handle_wait_for_the_load,
     leases::a_body_that_outlives_its_lease_is_not_stored,
     leases::an_err_gives_the_lease_back_at_once,
@@ -103,4 +80,5 @@ on_both_backends! {
     leases::a_cancelled_leader_with_no_waiter_gives_its_lease_back,
     tags::tags_delete_what_was_cached_under_them,
     tags::an_undecodable_value_is_replaced_under_its_tags,
+    stale_per_key::a_load_outside_a_flight_is_stored_despite_an_unrelated_invalidation,
 }

@@ -11,7 +11,8 @@ use cache_aside::{SharedCache, cache_put, cached, invalidate};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::backend::{Backend, bounded};
+use crate::support::backend::Backend;
+use crate::support::wait::bounded;
 
 /// A service holding its own cache, as applications write them.
 pub struct Accounts {

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use cache_aside::{SharedCache, cached};
 
-use crate::backend::Backend;
+use crate::support::backend::Backend;
 
 /// Fails while `fail` is set; counts its runs.
 #[cached(key = "{ns}:result:{id}", cache = cache)]

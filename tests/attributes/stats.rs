@@ -9,7 +9,7 @@ use std::time::Duration;
 use cache_aside::prelude::*;
 use cache_aside::{FunctionStats, MemoryCache, cache_put, cached, invalidate, stats, stats_for};
 
-use crate::backend::bounded;
+use crate::support::wait::bounded;
 
 /// The counters of `attributes::stats::{name}`, as `[hits, misses, loads, coalesced,
 /// errors, invalidations]`; all zero before its first call.

@@ -7,7 +7,7 @@ use cache_aside::prelude::*;
 use cache_aside::{SharedCache, cached, invalidate, stats_for};
 use serde::{Deserialize, Serialize};
 
-use crate::backend::Backend;
+use crate::support::backend::Backend;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Order {

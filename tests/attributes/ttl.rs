@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use cache_aside::{SharedCache, cached};
 
-use crate::backend::{Backend, eventually};
+use crate::support::backend::Backend;
+use crate::support::wait::eventually;
 
 #[cached(key = "{ns}:ttl:int", ttl = 3600, cache = cache)]
 async fn integer(cache: &SharedCache, ns: &str) -> u8 {

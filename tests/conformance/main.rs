@@ -7,125 +7,152 @@
 #[path = "../support/mod.rs"]
 mod support;
 
-mod backend;
+use support::backend::{Adapter, Backend};
 
-/// Instantiates every listed case in `mod $backend`, each on a cache from
-/// `Backend::<$cache>::$make()` (a fresh one, on a server of its own for Redis).
-macro_rules! conformance {
-    ($backend:ident, $cache:ty, { $($module:ident ($make:ident): [$($case:ident),* $(,)?]),* $(,)? }) => {
-        mod $backend {
-            $(
-                mod $module {
-                    $(
-                        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                        async fn $case() {
-                            let backend = crate::backend::Backend::<$cache>::$make();
-                            cache_aside::conformance::$module::$case(backend.cache.clone()).await;
+/// How the cases' caches are built.
+mod settings {
+    use crate::support::backend::Settings;
+
+    pub fn plain() -> Settings {
+        Settings::DEFAULT
+    }
+
+    /// With the suite's size limits.
+    pub fn limited() -> Settings {
+        Settings::DEFAULT
+            .max_key_size(cache_aside::conformance::LIMITS.max_key_size)
+            .max_value_size(cache_aside::conformance::LIMITS.max_value_size)
+    }
+}
+
+/// Makes, for every listed case of the exported suite, a `case(backend)` in `mod $topic`
+/// that hands the backend's adapter (a fresh one, on a server of its own for Redis) to
+/// `cache_aside::conformance::$topic::$case`, and instantiates it on both backends with the
+/// matrix of `tests/support/matrix.rs`, as `memory::$topic::$case` and
+/// `redis::$topic::$case`.
+macro_rules! every_case {
+    ($($topic:ident ($settings:ident): [$($case:ident),* $(,)?]),* $(,)?) => {
+        $(
+            mod $topic {
+                use super::{Adapter, Backend};
+                $(
+                    pub async fn $case(backend: Backend) {
+                        match backend.adapter().clone() {
+                            Adapter::Memory(cache) => {
+                                cache_aside::conformance::$topic::$case(cache).await;
+                            }
+                            Adapter::Redis(cache) => {
+                                cache_aside::conformance::$topic::$case(cache).await;
+                            }
                         }
-                    )*
-                }
-            )*
+                    }
+                )*
+            }
+        )*
+        support::matrix::matrix! {
+            $($topic { $($topic::$case with crate::settings::$settings()),* })*
         }
     };
 }
 
-/// Every case of the exported suite, by topic, with the cache it takes.
-macro_rules! every_case {
-    ($backend:ident, $cache:ty) => {
-        conformance!($backend, $cache, {
-            keys_and_values(plain): [
-                get_of_a_missing_key_is_none,
-                set_then_get_round_trips_and_overwrites,
-                empty_keys_and_values_are_ordinary,
-                unicode_and_binary_looking_keys_and_values_round_trip,
-                large_values_round_trip,
-                delete_reports_whether_the_key_existed,
-                exists_follows_set_and_delete,
-                json_round_trips_as_plain_json,
-                invalid_json_is_a_json_error_naming_the_key,
-                json_of_another_type_is_a_json_error,
-                ping_answers,
-            ],
-            ttl(plain): [
-                no_ttl_and_no_key_both_report_none,
-                ttl_reports_the_time_left,
-                keys_expire_after_their_ttl,
-                sub_millisecond_ttls_still_expire,
-                set_without_ttl_clears_the_old_ttl,
-                expire_sets_a_ttl_on_existing_keys_only,
-                expire_zero_deletes_the_key,
-                zero_ttl_on_write_is_refused_and_writes_nothing,
-                absurd_ttls_are_refused,
-            ],
-            counters(plain): [
-                increment_creates_the_key_at_zero,
-                increment_and_decrement_add_and_subtract,
-                counters_keep_their_ttl,
-                non_integer_values_are_refused_and_kept,
-                overflow_is_refused_and_changes_nothing,
-                concurrent_increments_are_atomic,
-            ],
-            batches(plain): [
-                get_many_returns_every_key_asked_for,
-                set_many_writes_every_entry,
-                set_many_with_ttl_sets_it_on_every_entry,
-                empty_batches_are_no_ops,
-            ],
-            patterns(plain): [
-                delete_pattern_deletes_matching_keys_only,
-                delete_pattern_counts_only_live_keys,
-                glob_edge_cases_match_like_redis,
-                escaped_values_match_only_themselves,
-                delete_pattern_handles_many_keys,
-            ],
-            prefixes(plain): [
-                prefixed_caches_cannot_see_each_others_keys,
-                prefixed_flush_deletes_only_its_own_keys,
-                prefixed_delete_pattern_stays_inside_the_prefix,
-                glob_characters_in_a_prefix_are_literal,
-                prefixed_batches_and_counters_stay_inside,
-                flush_without_prefix_deletes_everything,
-                views_of_a_prefixed_cache_only_narrow,
-                a_prefixed_flush_ends_a_lease,
-                a_view_gives_back_its_own_leases,
-                tags_are_confined_to_their_prefix,
-                patterns_never_match_narrower_views_tags,
-            ],
-            leases(plain): [
-                a_marker_is_never_a_value,
-                a_lease_is_taken_once_and_never_over_a_value,
-                a_resent_lease_is_granted_to_its_own_token,
-                the_holder_stores_once_with_its_ttl,
-                another_token_cannot_store_or_release,
-                a_lease_is_given_back_without_a_runtime,
-                a_late_release_leaves_the_value,
-                every_deletion_and_write_ends_a_lease,
-                a_lease_expires_by_itself,
-                a_zero_lease_is_refused,
-            ],
-            tags(plain): [
-                a_tag_deletes_its_entries_only,
-                several_tags_at_once_count_each_entry_once,
-                a_tag_recorded_again_after_its_invalidation_starts_afresh,
-                record_tags_puts_a_plain_write_under_its_tags,
-                record_tags_without_tags_does_nothing,
-                try_lease_records_the_tags_whatever_it_finds,
-                an_entry_that_expired_and_came_back_is_still_tagged,
-                a_flush_forgets_every_tag,
-                patterns_never_match_tags,
-            ],
-            limits(limited): [
-                values_over_the_limit_are_refused,
-                keys_over_the_limit_are_refused,
-                leases_keep_the_limits,
-                a_prefix_counts_toward_the_key_limit,
-            ],
-        });
-    };
+// Every case of the exported suite, by topic, with the settings of its cache.
+every_case! {
+    keys_and_values(plain): [
+        get_of_a_missing_key_is_none,
+        set_then_get_round_trips_and_overwrites,
+        empty_keys_and_values_are_ordinary,
+        unicode_and_binary_looking_keys_and_values_round_trip,
+        large_values_round_trip,
+        delete_reports_whether_the_key_existed,
+        exists_follows_set_and_delete,
+        json_round_trips_as_plain_json,
+        invalid_json_is_a_json_error_naming_the_key,
+        json_of_another_type_is_a_json_error,
+        ping_answers,
+    ],
+    ttl(plain): [
+        no_ttl_and_no_key_both_report_none,
+        ttl_reports_the_time_left,
+        keys_expire_after_their_ttl,
+        sub_millisecond_ttls_still_expire,
+        set_without_ttl_clears_the_old_ttl,
+        expire_sets_a_ttl_on_existing_keys_only,
+        expire_zero_deletes_the_key,
+        zero_ttl_on_write_is_refused_and_writes_nothing,
+        absurd_ttls_are_refused,
+    ],
+    counters(plain): [
+        increment_creates_the_key_at_zero,
+        increment_and_decrement_add_and_subtract,
+        counters_keep_their_ttl,
+        non_integer_values_are_refused_and_kept,
+        overflow_is_refused_and_changes_nothing,
+        concurrent_increments_are_atomic,
+    ],
+    batches(plain): [
+        get_many_returns_every_key_asked_for,
+        set_many_writes_every_entry,
+        set_many_with_ttl_sets_it_on_every_entry,
+        empty_batches_are_no_ops,
+    ],
+    patterns(plain): [
+        delete_pattern_deletes_matching_keys_only,
+        delete_pattern_counts_only_live_keys,
+        glob_edge_cases_match_like_redis,
+        escaped_values_match_only_themselves,
+        delete_pattern_handles_many_keys,
+    ],
+    prefixes(plain): [
+        prefixed_caches_cannot_see_each_others_keys,
+        prefixed_flush_deletes_only_its_own_keys,
+        prefixed_delete_pattern_stays_inside_the_prefix,
+        glob_characters_in_a_prefix_are_literal,
+        prefixed_batches_and_counters_stay_inside,
+        flush_without_prefix_deletes_everything,
+        views_of_a_prefixed_cache_only_narrow,
+        a_prefixed_flush_ends_a_lease,
+        a_view_gives_back_its_own_leases,
+        tags_are_confined_to_their_prefix,
+        patterns_never_match_narrower_views_tags,
+    ],
+    leases(plain): [
+        a_marker_is_never_a_value,
+        a_lease_is_taken_once_and_never_over_a_value,
+        a_resent_lease_is_granted_to_its_own_token,
+        the_holder_stores_once_with_its_ttl,
+        another_token_cannot_store_or_release,
+        a_lease_is_given_back_without_a_runtime,
+        a_late_release_leaves_the_value,
+        every_deletion_and_write_ends_a_lease,
+        a_lease_expires_by_itself,
+        a_zero_lease_is_refused,
+    ],
+    tags(plain): [
+        a_tag_deletes_its_entries_only,
+        several_tags_at_once_count_each_entry_once,
+        a_tag_recorded_again_after_its_invalidation_starts_afresh,
+        record_tags_puts_a_plain_write_under_its_tags,
+        record_tags_without_tags_does_nothing,
+        try_lease_records_the_tags_whatever_it_finds,
+        an_entry_that_expired_and_came_back_is_still_tagged,
+        a_flush_forgets_every_tag,
+        patterns_never_match_tags,
+    ],
+    limits(limited): [
+        values_over_the_limit_are_refused,
+        keys_over_the_limit_are_refused,
+        leases_keep_the_limits,
+        a_prefix_counts_toward_the_key_limit,
+    ],
 }
 
-every_case!(memory, cache_aside::MemoryCache);
-every_case!(redis, cache_aside::RedisCache);
+/// The `RedisCache` of a Redis backend.
+fn redis_cache(backend: &Backend) -> cache_aside::RedisCache {
+    match backend.adapter() {
+        Adapter::Redis(cache) => cache.clone(),
+        Adapter::Memory(_) => panic!("a Redis backend was expected"),
+    }
+}
 
 /// The group runners, as an outside adapter's author calls them.
 mod groups {
@@ -133,9 +160,10 @@ mod groups {
     use std::time::Duration;
 
     use cache_aside::prelude::*;
-    use cache_aside::{CacheError, MemoryCache, RedisCache, conformance};
+    use cache_aside::{CacheError, MemoryCache, conformance};
 
-    use crate::backend::Backend;
+    use crate::support::backend::Backend;
+    use crate::{redis_cache, settings};
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn memory_passes_every_group() {
@@ -153,12 +181,12 @@ mod groups {
     /// Every case on one server: the runner flushes before each case.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn redis_passes_every_group_on_one_server() {
-        let backend = Backend::<RedisCache>::plain();
-        let cache = &backend.cache;
+        let backend = Backend::redis();
+        let cache = &redis_cache(&backend);
         conformance::run_all(|| async { cache.clone() }).await;
         conformance::prefixes(|| async { cache.clone() }).await;
-        let limited = Backend::<RedisCache>::limited();
-        let limited = &limited.cache;
+        let limited = Backend::redis_with(settings::limited());
+        let limited = &redis_cache(&limited);
         conformance::limits(|_| async { limited.clone() }).await;
     }
 
@@ -239,16 +267,16 @@ mod groups {
 
 /// What only a byte store can hold at a key: `Lease::Foreign`.
 mod redis_only {
-    use cache_aside::RedisCache;
     use cache_aside::conformance::leases::foreign_contents_are_reported;
 
-    use crate::backend::Backend;
+    use crate::redis_cache;
+    use crate::support::backend::Backend;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_list_at_the_key_is_foreign() {
-        let backend = Backend::<RedisCache>::plain();
+        let backend = Backend::redis();
         let backend = &backend;
-        foreign_contents_are_reported(backend.cache.clone(), |key| async move {
+        foreign_contents_are_reported(redis_cache(backend), |key| async move {
             let _: () = redis::cmd("RPUSH")
                 .arg(key)
                 .arg("x")
@@ -260,9 +288,9 @@ mod redis_only {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn bytes_that_are_not_utf8_are_foreign() {
-        let backend = Backend::<RedisCache>::plain();
+        let backend = Backend::redis();
         let backend = &backend;
-        foreign_contents_are_reported(backend.cache.clone(), |key| async move {
+        foreign_contents_are_reported(redis_cache(backend), |key| async move {
             let _: () = redis::cmd("SET")
                 .arg(key)
                 .arg(&[0xFE_u8, 0x01][..])
@@ -272,10 +300,9 @@ mod redis_only {
         .await;
     }
 
-    fn raw(backend: &Backend<RedisCache>) -> redis::Connection {
+    fn raw(backend: &Backend) -> redis::Connection {
         backend
-            .server
-            .as_ref()
+            .server()
             .expect("a Redis backend has a server")
             .raw()
     }

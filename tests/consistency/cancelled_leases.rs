@@ -17,11 +17,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cache_aside::{MemoryCache, RedisCache, SharedCache, cached, stats_for};
+use cache_aside::{RedisCache, cached};
 use tokio::sync::Notify;
 
 use crate::in_place::in_place;
 use crate::support::RedisServer;
+use crate::support::backend::Backend;
+use crate::support::matrix::by_backend;
 use crate::support::wait::eventually;
 
 /// The lease of every load here: a leaked one shows as a wait of seconds.
@@ -40,19 +42,91 @@ struct Gate {
     finished: Notify,
 }
 
-/// The load whose callers are cancelled: it never finishes.
-#[cached(key = "{key}", ttl = 600, lease = "5s", cache = cache)]
-async fn stuck(cache: &SharedCache, key: &str, gate: &Gate) -> String {
-    gate.entered.notify_one();
-    std::future::pending::<()>().await;
-    unreachable!("the body never finishes")
+/// The functions and the case of a leader and its waiter cancelled together, once per
+/// backend, so that the miss count the case waits on is its own.
+macro_rules! abandoned {
+    ($backend:ident) => {
+        mod $backend {
+            use std::sync::Arc;
+            use std::time::Instant;
+
+            use cache_aside::{SharedCache, cached, stats_for};
+
+            use super::{Backend, Gate, LEASE, LIMIT, NEXT_CALL, bounded, in_place};
+
+            /// The load whose callers are cancelled: it never finishes.
+            #[cached(key = "{key}", ttl = 600, lease = "5s", cache = cache)]
+            async fn stuck(cache: &SharedCache, key: &str, gate: &Gate) -> String {
+                gate.entered.notify_one();
+                std::future::pending::<()>().await;
+                unreachable!("the body never finishes")
+            }
+
+            /// The next caller of the same key, on another handle: a quick load.
+            #[cached(key = "{key}", ttl = 600, lease = "5s", cache = cache)]
+            async fn next(cache: &SharedCache, key: &str) -> String {
+                format!("fresh {key}")
+            }
+
+            fn misses(function: &str) -> u64 {
+                stats_for(&format!("{}::{function}", module_path!())).map_or(0, |s| s.misses)
+            }
+
+            /// One request's task holds a leader (its body running) and one waiter on the same key;
+            /// the task is aborted, so both calls are dropped together, the leader first. The next
+            /// caller, on another handle, must not wait for the lease.
+            pub async fn a_leader_and_its_waiter_cancelled_together_leave_no_lease(b: Backend) {
+                let (cache, twin) = (b.cache.clone(), b.twin.clone());
+                let key = &b.key("abandoned");
+                let gate = Arc::new(Gate::default());
+                let before = misses("stuck");
+                let request = tokio::spawn({
+                    let (gate, key) = (Arc::clone(&gate), key.to_owned());
+                    async move {
+                        // Declared first and moved into the join second: a tuple drops its fields
+                        // in order, so the leader is dropped before its waiter.
+                        let waiter = Box::pin(stuck(&cache, &key, &gate));
+                        let mut leader = Box::pin(stuck(&cache, &key, &gate));
+                        tokio::select! {
+                            _ = &mut leader => unreachable!("the body never finishes"),
+                            () = gate.entered.notified() => {}
+                        }
+                        tokio::join!(leader, waiter)
+                    }
+                });
+                // The leader is in its body; the waiter is in place once it has counted its miss
+                // (the leader counted one already).
+                in_place(|| async { misses("stuck") >= before + 2 }).await;
+                request.abort();
+                let aborted = bounded(LIMIT, "the aborted request", request).await;
+                assert!(
+                    aborted.is_err_and(|error| error.is_cancelled()),
+                    "the request was aborted"
+                );
+
+                let started = Instant::now();
+                let value = bounded(LIMIT, "the next caller", next(&twin, key)).await;
+                let waited = started.elapsed();
+                println!(
+                    "{key}: the next caller on another handle waited {waited:?} (lease {LEASE:?})"
+                );
+                assert_eq!(value, format!("fresh {key}"));
+                assert!(
+                    waited < NEXT_CALL,
+                    "a leader and its waiter cancelled together left their lease behind: the \
+                     next caller on another handle waited {waited:?} (lease {LEASE:?}, bound \
+                     {NEXT_CALL:?})"
+                );
+            }
+
+        }
+    };
 }
 
-/// The next caller of the same key, on another handle: a quick load.
-#[cached(key = "{key}", ttl = 600, lease = "5s", cache = cache)]
-async fn next(cache: &SharedCache, key: &str) -> String {
-    format!("fresh {key}")
-}
+abandoned!(memory);
+abandoned!(redis);
+
+by_backend!(a_leader_and_its_waiter_cancelled_together_leave_no_lease);
 
 /// A load that finishes when it is released, announcing that it did.
 #[cached(key = "{key}", ttl = 600, lease = "5s", cache = cache)]
@@ -73,73 +147,6 @@ async fn bounded<F: std::future::Future>(limit: Duration, what: &str, future: F)
     tokio::time::timeout(limit, future)
         .await
         .unwrap_or_else(|_| panic!("{what} did not finish within {limit:?}"))
-}
-
-fn misses(function: &str) -> u64 {
-    stats_for(&format!("{}::{function}", module_path!())).map_or(0, |s| s.misses)
-}
-
-/// One request's task holds a leader (its body running) and one waiter on the same key;
-/// the task is aborted, so both calls are dropped together, the leader first. The next
-/// caller, on another handle, must not wait for the lease.
-async fn leader_and_waiter_aborted_together(cache: SharedCache, twin: SharedCache, key: &str) {
-    let gate = Arc::new(Gate::default());
-    let before = misses("stuck");
-    let request = tokio::spawn({
-        let (gate, key) = (Arc::clone(&gate), key.to_owned());
-        async move {
-            // Declared first and moved into the join second: a tuple drops its fields in
-            // order, so the leader is dropped before its waiter.
-            let waiter = Box::pin(stuck(&cache, &key, &gate));
-            let mut leader = Box::pin(stuck(&cache, &key, &gate));
-            tokio::select! {
-                _ = &mut leader => unreachable!("the body never finishes"),
-                () = gate.entered.notified() => {}
-            }
-            tokio::join!(leader, waiter)
-        }
-    });
-    // The leader is in its body; the waiter is in place once it has counted its miss
-    // (the leader counted one already).
-    in_place(|| async { misses("stuck") >= before + 2 }).await;
-    request.abort();
-    let aborted = bounded(LIMIT, "the aborted request", request).await;
-    assert!(
-        aborted.is_err_and(|error| error.is_cancelled()),
-        "the request was aborted"
-    );
-
-    let started = Instant::now();
-    let value = bounded(LIMIT, "the next caller", next(&twin, key)).await;
-    let waited = started.elapsed();
-    println!("{key}: the next caller on another handle waited {waited:?} (lease {LEASE:?})");
-    assert_eq!(value, format!("fresh {key}"));
-    assert!(
-        waited < NEXT_CALL,
-        "a leader and its waiter cancelled together left their lease behind: the next \
-         caller on another handle waited {waited:?} (lease {LEASE:?}, bound {NEXT_CALL:?})"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_a_leader_and_its_waiter_cancelled_together_leave_no_lease() {
-    let server = RedisServer::start();
-    let connect = || {
-        RedisCache::builder(server.url())
-            .op_timeout(Duration::from_secs(5))
-            .build()
-            .expect("the harness URL is valid")
-    };
-    let (cache, twin) = (SharedCache::new(connect()), SharedCache::new(connect()));
-    leader_and_waiter_aborted_together(cache, twin, "abandoned:redis").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn memory_a_leader_and_its_waiter_cancelled_together_leave_no_lease() {
-    let memory = MemoryCache::new();
-    // A view with an empty prefix: the same entries, an identity of its own.
-    let twin = SharedCache::new(memory.with_prefix(""));
-    leader_and_waiter_aborted_together(SharedCache::new(memory), twin, "abandoned:memory").await;
 }
 
 /// A call is cancelled after its body finished, while its store is on the wire (the server
@@ -169,7 +176,7 @@ async fn a_call_cancelled_after_its_body_does_not_leave_its_lease() {
         async move { released(&cache, key, &gate).await }
     });
     bounded(LIMIT, "the load entering its body", gate.entered.notified()).await;
-    let _: () = redis::cmd("SCRIPT")
+    let _: () = ::redis::cmd("SCRIPT")
         .arg("FLUSH")
         .query(&mut server.raw())
         .expect("SCRIPT FLUSH");
@@ -206,7 +213,7 @@ async fn a_call_cancelled_after_its_body_does_not_leave_its_lease() {
 /// How many clients the server holds back (`blocked_clients` in `INFO clients`): a client
 /// whose write waits out a `CLIENT PAUSE ... WRITE` counts.
 fn blocked_clients(server: &RedisServer) -> u64 {
-    let info: String = redis::cmd("INFO")
+    let info: String = ::redis::cmd("INFO")
         .arg("clients")
         .query(&mut server.raw())
         .expect("INFO clients");
@@ -238,7 +245,7 @@ async fn a_call_cancelled_while_taking_its_lease_does_not_leave_it() {
         "fresh taking:warm"
     );
 
-    let _: () = redis::cmd("CLIENT")
+    let _: () = ::redis::cmd("CLIENT")
         .arg("PAUSE")
         .arg(10_000)
         .arg("WRITE")
@@ -257,7 +264,7 @@ async fn a_call_cancelled_while_taking_its_lease_does_not_leave_it() {
     .await;
     call.abort();
     let aborted = bounded(LIMIT, "the aborted call", call).await;
-    let _: () = redis::cmd("CLIENT")
+    let _: () = ::redis::cmd("CLIENT")
         .arg("UNPAUSE")
         .query(&mut server.raw())
         .expect("CLIENT UNPAUSE");

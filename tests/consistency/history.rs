@@ -7,8 +7,9 @@
 //! then invalidate it, by key, by pattern or by tag. After each round, with nothing in
 //! flight, every cached row is compared with the database.
 //!
-//! Readers and writers use two handles onto the store that share no in-process state, as
-//! two application processes would, so only the leases in the store can protect the reads.
+//! Readers and writers use two handles onto the store that share no in-process state
+//! (`Backend::cache` and `Backend::twin`), as two application processes would, so only the
+//! leases in the store can protect the reads.
 //! The unprotected run replays the same random histories through `get_or_load` and plain
 //! `set`, which is what every cache-aside library without leases does, and must find stale
 //! rows: that is what shows this check can fail.
@@ -19,9 +20,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use cache_aside::prelude::*;
-use cache_aside::{MemoryCache, RedisCache, SharedCache, cached, get_or_load, invalidate, store};
+use cache_aside::{SharedCache, cached, get_or_load, invalidate, store};
 
-use crate::support::RedisServer;
+use crate::support::backend::{Backend, Kind as BackendKind};
 
 const ROWS: usize = 8;
 const TASKS: u64 = 32;
@@ -219,13 +220,26 @@ fn app(reader: SharedCache, writer: SharedCache, ns: &str) -> Arc<App> {
     })
 }
 
-/// The same histories with and without protection; returns the stale counts.
-async fn both(backend: &str, kind: Kind, handles: impl Fn() -> (SharedCache, SharedCache)) {
-    let (reader, writer) = handles();
-    let protected = run(app(reader, writer, "protected"), Mode::Protected, kind).await;
-    let (reader, writer) = handles();
-    let unprotected = run(app(reader, writer, "plain"), Mode::Unprotected, kind).await;
+/// The same histories with and without protection, on the backend's two handles (under
+/// namespaces of their own), and what they must find.
+async fn both(b: &Backend, kind: Kind) {
+    let protected = run(
+        app(b.cache.clone(), b.twin.clone(), "protected"),
+        Mode::Protected,
+        kind,
+    )
+    .await;
+    let unprotected = run(
+        app(b.cache.clone(), b.twin.clone(), "plain"),
+        Mode::Unprotected,
+        kind,
+    )
+    .await;
     let checks = ROUNDS * ROWS as u64;
+    let backend = match b.kind() {
+        BackendKind::Memory => "memory",
+        BackendKind::Redis => "redis",
+    };
     println!(
         "history backend={backend} invalidation={kind:?}: stale rows with leases \
          {protected}/{checks}, without {unprotected}/{checks} ({TASKS} tasks x {OPS} ops x \
@@ -238,49 +252,14 @@ async fn both(backend: &str, kind: Kind, handles: impl Fn() -> (SharedCache, Sha
     );
 }
 
-fn memory_handles() -> (SharedCache, SharedCache) {
-    let cache = MemoryCache::new();
-    // The same entries through a view of another identity: no in-process state shared.
-    let writer = SharedCache::new(cache.with_prefix(""));
-    (SharedCache::new(cache), writer)
+pub async fn invalidation_by_key_leaves_nothing_stale(b: Backend) {
+    both(&b, Kind::Key).await;
 }
 
-fn redis_handles(server: &RedisServer) -> (SharedCache, SharedCache) {
-    let connect = || {
-        SharedCache::new(
-            RedisCache::builder(server.url())
-                .op_timeout(Duration::from_secs(5))
-                .build()
-                .expect("the harness URL is valid"),
-        )
-    };
-    (connect(), connect())
+pub async fn invalidation_by_pattern_leaves_nothing_stale(b: Backend) {
+    both(&b, Kind::Pattern).await;
 }
 
-macro_rules! histories {
-    ($($name:ident: $kind:expr),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::both("memory", $kind, super::memory_handles).await;
-                }
-            )*
-        }
-        mod redis {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let server = crate::support::RedisServer::start();
-                    super::both("redis", $kind, || super::redis_handles(&server)).await;
-                }
-            )*
-        }
-    };
-}
-
-histories! {
-    invalidation_by_key_leaves_nothing_stale: super::Kind::Key,
-    invalidation_by_pattern_leaves_nothing_stale: super::Kind::Pattern,
-    invalidation_by_tag_leaves_nothing_stale: super::Kind::Tag,
+pub async fn invalidation_by_tag_leaves_nothing_stale(b: Backend) {
+    both(&b, Kind::Tag).await;
 }

@@ -26,3 +26,10 @@ mod in_place;
 mod late_reads;
 mod stampede;
 mod wire;
+
+support::matrix::matrix! {
+    history::invalidation_by_key_leaves_nothing_stale,
+    history::invalidation_by_pattern_leaves_nothing_stale,
+    history::invalidation_by_tag_leaves_nothing_stale,
+    cancelled_leases::a_leader_and_its_waiter_cancelled_together_leave_no_lease,
+}

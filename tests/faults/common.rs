@@ -1,16 +1,15 @@
-//! What the fault tests share: caches tuned to fail fast, bounds on waits, the functions'
-//! counters, and a look at what the server holds behind the library's back.
+//! What the fault tests share: caches tuned to fail fast, bounds on waits and the functions'
+//! counters. The raw look at what a server holds ([`Raw`]) and the backends of the cases that
+//! run on both stores are in `tests/support/backend.rs`.
 
 use std::future::Future;
-use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use cache_aside::prelude::*;
-use cache_aside::{
-    BreakerState, MemoryCacheBuilder, RedisCache, RedisCacheBuilder, SharedCache, stats_for,
-};
+use cache_aside::{BreakerState, RedisCache, RedisCacheBuilder, stats_for};
 
 pub use crate::support::RedisServer;
+pub use crate::support::backend::Raw;
 pub use crate::support::wait::eventually;
 
 /// A short deadline, so that calls to a server that does not answer fail quickly; not so
@@ -89,101 +88,4 @@ pub async fn connected(cache: &impl KeyValue) {
 /// Waits until the breaker of `cache` has closed again.
 pub async fn until_closed(cache: &impl Cache, what: &str) {
     eventually(RECOVERY, what, || async move { is_closed(cache) }).await;
-}
-
-/// A plain connection to the server, kept for the test, to read and tamper with what the
-/// server holds behind the library's back.
-pub struct Raw(Mutex<redis::Connection>);
-
-impl Raw {
-    pub fn new(server: &RedisServer) -> Raw {
-        Raw(Mutex::new(server.raw()))
-    }
-
-    /// Runs `command` and returns its reply.
-    pub fn query<T: redis::FromRedisValue>(&self, command: &redis::Cmd) -> T {
-        let mut connection = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        command
-            .query(&mut *connection)
-            .unwrap_or_else(|error| panic!("raw {command:?}: {error}"))
-    }
-
-    /// The bytes stored at `key` (a full key: prefix included).
-    pub fn get(&self, key: &str) -> Option<Vec<u8>> {
-        self.query(redis::cmd("GET").arg(key))
-    }
-
-    pub fn set(&self, key: &str, value: impl redis::ToRedisArgs) {
-        self.query::<()>(redis::cmd("SET").arg(key).arg(value));
-    }
-
-    pub fn exists(&self, key: &str) -> bool {
-        self.query::<u64>(redis::cmd("EXISTS").arg(key)) > 0
-    }
-
-    /// Every key matching the glob `pattern`.
-    pub fn keys(&self, pattern: &str) -> Vec<String> {
-        let mut keys: Vec<String> = self.query(redis::cmd("KEYS").arg(pattern));
-        keys.sort();
-        keys
-    }
-}
-
-/// A cache under test, `MemoryCache` or Redis, and a way to see what it holds.
-pub struct Store {
-    pub cache: SharedCache,
-    redis: Option<(RedisServer, Raw)>,
-}
-
-impl Store {
-    pub fn memory(builder: MemoryCacheBuilder) -> Store {
-        Store {
-            cache: SharedCache::new(builder.build()),
-            redis: None,
-        }
-    }
-
-    /// A Redis cache on a server of its own, configured by `configure`. The deadline is
-    /// generous: these tests are about data, and a timeout would hide what is under test.
-    pub fn redis(configure: impl FnOnce(RedisCacheBuilder) -> RedisCacheBuilder) -> Store {
-        let server = RedisServer::start();
-        let builder = RedisCache::builder(server.url()).op_timeout(Duration::from_secs(5));
-        let cache = configure(builder)
-            .build()
-            .expect("the harness URL is valid");
-        let raw = Raw::new(&server);
-        Store {
-            cache: SharedCache::new(cache),
-            redis: Some((server, raw)),
-        }
-    }
-
-    /// The raw connection, on Redis.
-    pub fn raw(&self) -> Option<&Raw> {
-        self.redis.as_ref().map(|(_, raw)| raw)
-    }
-
-    /// The value stored at `key`: a raw `GET` on Redis (a lease marker, which a load leaves
-    /// for a moment when it gives its lease back, is no value), the port on memory.
-    pub async fn stored(&self, key: &str) -> Option<String> {
-        match self.raw() {
-            Some(raw) => raw
-                .get(key)
-                .filter(|bytes| !cache_aside::LeaseToken::is_marker(bytes))
-                .map(|bytes| String::from_utf8(bytes).expect("stored values here are UTF-8")),
-            None => self.cache.get(key).await.expect("MemoryCache::get"),
-        }
-    }
-
-    /// Writes `value` at `key` behind the cache's logic (raw `SET` on Redis).
-    pub async fn seed(&self, key: &str, value: &str) {
-        match self.raw() {
-            Some(raw) => raw.set(key, value),
-            None => self
-                .cache
-                .set(key, value, None)
-                .await
-                .expect("MemoryCache::set"),
-        }
-    }
 }

@@ -1,9 +1,16 @@
 //! A frozen server (SIGSTOP): it keeps its connections and its data but answers nothing.
+//! Every call returns what its body returns, a `#[cached]` call costs one `op_timeout` until
+//! the breaker opens and nothing after, an invalidation costs one `op_timeout` whatever its
+//! targets, and caching resumes after SIGCONT. (Under 64 concurrent tasks, the cost of one
+//! call in all is in `freeze_budget.rs`; what the port returns is in `tests/redis_adapter.rs`.)
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use cache_aside::{BreakerState, DEFAULT_FAILURE_THRESHOLD, RedisCache, cached};
+use cache_aside::prelude::*;
+use cache_aside::{
+    BreakerState, DEFAULT_FAILURE_THRESHOLD, RedisCache, cache_put, cached, invalidate, stats_for,
+};
 
 use crate::common::{
     CALL_BOUND, COOL_DOWN, OP_TIMEOUT, OPEN_CALLS, OPEN_CALLS_BOUND, RECOVERY, RedisServer,
@@ -122,5 +129,134 @@ async fn a_frozen_server_costs_one_op_timeout_per_call_then_nothing() {
     eprintln!(
         "freeze: slowest failing call {slowest:?} (op_timeout {OP_TIMEOUT:?}, cool_down \
          {COOL_DOWN:?}), {OPEN_CALLS} calls while open added {added:?} to their bodies"
+    );
+}
+
+/// A cache at `url` with the short deadline and the default breaker.
+fn cache_for(url: String) -> RedisCache {
+    RedisCache::builder(url)
+        .op_timeout(OP_TIMEOUT)
+        .build()
+        .unwrap()
+}
+
+/// `[hits, misses, loads, failed, invalidations]` of `faults::freeze::{name}`, where `failed`
+/// counts cache operations that failed (`errors`) or were skipped because the circuit breaker
+/// had opened (`bypassed`).
+fn counts(name: &str) -> [u64; 5] {
+    stats_for(&format!("faults::freeze::{name}")).map_or([0; 5], |s| {
+        [
+            s.hits,
+            s.misses,
+            s.loads,
+            s.errors + s.bypassed,
+            s.invalidations,
+        ]
+    })
+}
+
+/// Runs `call` within [`CALL_BOUND`], failing the test if it takes longer.
+async fn within_bound<F: std::future::Future>(what: &str, call: F) -> F::Output {
+    timed(CALL_BOUND, what, call).await.0
+}
+
+#[cached(key = "frozen:{id}", cache = cache)]
+async fn frozen_read(cache: &RedisCache, calls: &AtomicUsize, id: u32) -> u32 {
+    calls.fetch_add(1, Ordering::SeqCst) as u32 + id
+}
+
+#[cache_put(key = "frozen:{id}", cache = cache)]
+async fn frozen_write(cache: &RedisCache, id: u32) -> u32 {
+    id * 10
+}
+
+#[invalidate(key = "frozen:{id}", cache = cache)]
+async fn frozen_remove(cache: &RedisCache, id: u32) -> u32 {
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_server_every_call_returns_the_body_value() {
+    let server = RedisServer::start();
+    let cache = cache_for(server.url());
+    let calls = AtomicUsize::new(0);
+    // Connected and cached before the freeze.
+    assert_eq!(frozen_read(&cache, &calls, 100).await, 100);
+    assert_eq!(frozen_read(&cache, &calls, 100).await, 100);
+    let before = counts("frozen_read");
+
+    server.freeze();
+    // A stored key cannot be read: the body runs and its value is returned.
+    assert_eq!(
+        within_bound("a read of a stored key", frozen_read(&cache, &calls, 100)).await,
+        101
+    );
+    assert_eq!(
+        within_bound("a read of a new key", frozen_read(&cache, &calls, 200)).await,
+        202
+    );
+    assert_eq!(within_bound("a put", frozen_write(&cache, 300)).await, 3000);
+    assert_eq!(
+        within_bound("an invalidation", frozen_remove(&cache, 100)).await,
+        100
+    );
+    let after = counts("frozen_read");
+    assert_eq!(
+        after[3] - before[3],
+        2,
+        "one timeout per read: no write was tried"
+    );
+    assert_eq!(after[2] - before[2], 2, "two loads");
+    assert!(counts("frozen_write")[3] >= 1);
+    assert!(counts("frozen_remove")[3] >= 1);
+
+    server.thaw();
+    // Whatever the server had queued is done once it answers a PING on a new connection.
+    let _: String = redis::cmd("PING").query(&mut server.raw()).unwrap();
+    let stored: Option<String> = redis::cmd("GET")
+        .arg("frozen:200")
+        .query(&mut server.raw())
+        .unwrap();
+    assert_eq!(stored, None, "a read that timed out does not try to store");
+    // And caching resumes.
+    let cache_ref = &cache;
+    eventually(Duration::from_secs(5), "caching resuming", || async move {
+        cache_ref.ping().await.is_ok()
+    })
+    .await;
+    let calls_before = calls.load(Ordering::SeqCst);
+    assert_eq!(
+        frozen_read(&cache, &calls, 400).await,
+        400 + calls_before as u32
+    );
+    assert_eq!(
+        frozen_read(&cache, &calls, 400).await,
+        400 + calls_before as u32
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), calls_before + 1);
+}
+
+#[invalidate(key = "many:{id}", pattern = "many:{id}:*", key = "many:all", cache = cache)]
+async fn frozen_remove_many(cache: &RedisCache, id: u32) -> u32 {
+    id
+}
+
+/// The README: "every call during an outage pays one connection attempt or one
+/// `op_timeout`".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_server_costs_an_invalidation_one_op_timeout() {
+    let server = RedisServer::start();
+    let cache = cache_for(server.url());
+    cache.ping().await.unwrap();
+    server.freeze();
+    let started = Instant::now();
+    assert_eq!(
+        within_bound("an invalidation", frozen_remove_many(&cache, 1)).await,
+        1
+    );
+    let took = started.elapsed();
+    assert!(
+        took < OP_TIMEOUT * 2,
+        "an invalidation of 3 targets took {took:?} with op_timeout {OP_TIMEOUT:?}"
     );
 }

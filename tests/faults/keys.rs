@@ -4,9 +4,9 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use cache_aside::{MemoryCache, SharedCache, cached, invalidate};
+use cache_aside::{SharedCache, cached, invalidate};
 
-use crate::common::Store;
+use crate::support::backend::Backend;
 
 #[cached(key = "weird:{name}", cache = cache)]
 async fn weird(cache: &SharedCache, bodies: &AtomicU64, name: &str) -> String {
@@ -60,7 +60,7 @@ fn json(name: &str) -> String {
 }
 
 /// Whether each name's entry is stored; `expected` says which must be.
-async fn check(store: &Store, names: &[String], expected: impl Fn(&str) -> bool, what: &str) {
+async fn check(store: &Backend, names: &[String], expected: impl Fn(&str) -> bool, what: &str) {
     for name in names {
         let stored = store.stored(&key(name)).await;
         if expected(name) {
@@ -76,7 +76,7 @@ async fn check(store: &Store, names: &[String], expected: impl Fn(&str) -> bool,
     }
 }
 
-async fn awkward_keys(store: Store) {
+pub async fn awkward_keys_are_cached_and_invalidated_exactly(store: Backend) {
     let names = names();
     let bodies = AtomicU64::new(0);
     for name in &names {
@@ -117,14 +117,4 @@ async fn awkward_keys(store: Store) {
             weird(&store.cache, &bodies, other).await;
         }
     }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_awkward_keys_are_cached_and_invalidated_exactly() {
-    awkward_keys(Store::redis(|builder| builder)).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn memory_awkward_keys_are_cached_and_invalidated_exactly() {
-    awkward_keys(Store::memory(MemoryCache::builder())).await;
 }

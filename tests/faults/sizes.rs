@@ -7,16 +7,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use cache_aside::prelude::*;
 use cache_aside::{
-    BreakerState, DEFAULT_MAX_KEY_SIZE, DEFAULT_MAX_VALUE_SIZE, ErrorCode, MemoryCache,
-    SharedCache, cache_put, cached, invalidate,
+    BreakerState, DEFAULT_MAX_KEY_SIZE, DEFAULT_MAX_VALUE_SIZE, ErrorCode, SharedCache, cache_put,
+    cached, invalidate,
 };
 
-use crate::common::{Store, counters};
+use crate::common::counters;
+use crate::support::backend::Backend;
 
 /// The value limit of these tests. A string of `n` characters is `n + 2` bytes of JSON.
-const MAX_VALUE: usize = 256;
+pub const MAX_VALUE: usize = 256;
 /// The key limit of these tests, prefix included.
-const MAX_KEY: usize = 64;
+pub const MAX_KEY: usize = 64;
 
 #[cached(key = "sized:{len}", cache = cache)]
 async fn sized(cache: &SharedCache, bodies: &AtomicU64, len: usize) -> String {
@@ -24,7 +25,7 @@ async fn sized(cache: &SharedCache, bodies: &AtomicU64, len: usize) -> String {
     "x".repeat(len)
 }
 
-async fn values_over_the_limit_are_returned_not_stored(store: Store) {
+pub async fn values_over_the_limit_are_returned_not_stored(store: Backend) {
     let cache = &store.cache;
     let bodies = AtomicU64::new(0);
     // At the limit: stored, then a hit.
@@ -76,18 +77,6 @@ async fn values_over_the_limit_are_returned_not_stored(store: Store) {
     assert_eq!(health.consecutive_failures, 0, "{health:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_values_over_the_limit_are_returned_not_stored() {
-    let store = Store::redis(|builder| builder.max_value_size(MAX_VALUE).failure_threshold(1));
-    values_over_the_limit_are_returned_not_stored(store).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn memory_values_over_the_limit_are_returned_not_stored() {
-    let store = Store::memory(MemoryCache::builder().max_value_size(MAX_VALUE));
-    values_over_the_limit_are_returned_not_stored(store).await;
-}
-
 /// The system of record for `document` and `save_document`.
 static DOCUMENTS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
@@ -108,7 +97,7 @@ async fn save_document(cache: &SharedCache, index: usize, text: String) -> Strin
 
 /// A `#[cache_put]` whose new value is over the limit cannot store it; it must not leave the
 /// previous value to be served either, since that value is now out of date.
-async fn an_oversized_put_leaves_no_stale_value(store: Store) {
+pub async fn an_oversized_put_leaves_no_stale_value(store: Backend) {
     let index = {
         let mut documents = DOCUMENTS.lock().unwrap();
         documents.push("short".to_owned());
@@ -126,18 +115,6 @@ async fn an_oversized_put_leaves_no_stale_value(store: Store) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_an_oversized_put_leaves_no_stale_value() {
-    let store = Store::redis(|builder| builder.max_value_size(MAX_VALUE));
-    an_oversized_put_leaves_no_stale_value(store).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn memory_an_oversized_put_leaves_no_stale_value() {
-    let store = Store::memory(MemoryCache::builder().max_value_size(MAX_VALUE));
-    an_oversized_put_leaves_no_stale_value(store).await;
-}
-
 #[cached(key = "{name}", cache = cache)]
 async fn keyed(cache: &SharedCache, bodies: &AtomicU64, name: &str) -> u64 {
     bodies.fetch_add(1, Ordering::SeqCst) + 1
@@ -152,7 +129,7 @@ async fn forget_keyed(cache: &SharedCache, name: &str) -> u64 {
 /// a `KeyTooLarge` error from every operation, on both adapters; a
 /// `#[cached]` call runs the body every time and
 /// `#[invalidate]` returns normally, and nothing is queued or opens the breaker.
-async fn keys_over_the_limit_are_refused_clearly(store: Store) {
+pub async fn keys_over_the_limit_are_refused_clearly(store: Backend) {
     let cache = &store.cache;
     let fits = "k".repeat(MAX_KEY - 4);
     let over = "k".repeat(MAX_KEY - 3);
@@ -193,28 +170,11 @@ async fn keys_over_the_limit_are_refused_clearly(store: Store) {
     assert_eq!(keyed(cache, &bodies, &longest).await, 3, "a hit");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_keys_over_the_limit_are_refused_clearly() {
-    let store = Store::redis(|builder| {
-        builder
-            .prefix("pre:")
-            .max_key_size(MAX_KEY)
-            .failure_threshold(1)
-    });
-    keys_over_the_limit_are_refused_clearly(store).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn memory_keys_over_the_limit_are_refused_clearly() {
-    let store = Store::memory(MemoryCache::builder().prefix("pre:").max_key_size(MAX_KEY));
-    keys_over_the_limit_are_refused_clearly(store).await;
-}
-
 /// The default limits: 16 KiB keys and 1 MiB values, prefix included, are accepted; one
 /// byte more is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_default_limits() {
-    let store = Store::redis(|builder| builder);
+    let store = Backend::redis();
     let cache = &store.cache;
     let longest = "k".repeat(DEFAULT_MAX_KEY_SIZE);
     cache.set(&longest, "1", None).await.unwrap();

@@ -10,6 +10,8 @@
 //! Keep a `RedisServer` in a local variable of the test (not in a `static`:
 //! statics are never dropped, so the process would outlive the test binary).
 
+pub mod backend;
+pub mod matrix;
 pub mod wait;
 
 use std::fmt::Write as _;

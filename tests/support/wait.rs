@@ -19,3 +19,10 @@ where
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// A bound on an await that should finish: fails the test instead of hanging it.
+pub async fn bounded<F: Future>(limit: Duration, what: &str, future: F) -> F::Output {
+    tokio::time::timeout(limit, future)
+        .await
+        .unwrap_or_else(|_| panic!("{what} did not finish within {limit:?}"))
+}
