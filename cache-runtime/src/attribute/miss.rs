@@ -125,14 +125,19 @@ where
                 }
             }
             State::Wait { flight, held } => {
-                count.count(&site.misses);
                 let held = match check(
                     site, &key, &options, &tags, &mut fail, leases, held, &flight, &decode,
                 )
                 .await
                 {
-                    Check::Current(held) => held,
+                    // Counted once checked, when it waits: so that a count of a function's
+                    // misses tells that its callers are in place.
+                    Check::Current(held) => {
+                        count.count(&site.misses);
+                        held
+                    }
                     Check::Filled(value) => {
+                        count.count(&site.misses);
                         Site::count(&site.coalesced);
                         return kind.rebuild(value);
                     }

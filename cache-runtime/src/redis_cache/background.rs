@@ -1,11 +1,14 @@
 //! The runtime a Redis cache owns: one thread running a current-thread Tokio runtime, for
-//! the work that must outlive the caller's runtime (the connection's driver, the recovery
-//! task, leases given back from a `Drop`).
+//! the work that must outlive the caller's runtime (the recovery task, leases given back
+//! from a `Drop`, and the connection when it was opened outside any runtime or by that
+//! work).
 //!
-//! Calls still run on the caller's runtime: they hand their command to the connection's
-//! driver through a channel, which works across runtimes. Only the driver, and the tasks
-//! given to [`Background::spawn`], run here, so a cache in a `static` keeps its connection
-//! and its recovery when the runtime that first used it ends (a `#[tokio::test]` per test).
+//! Calls run on the caller's runtime and hand their command to the connection's driver
+//! through a channel, which works across runtimes. The driver runs where the connection was
+//! opened: on the caller's runtime as a rule, so that a hit needs no wake-up across threads;
+//! when that runtime ends, the socket goes with it and the next call opens another. So a
+//! cache in a `static` keeps working, and recovering, when the runtime that first used it
+//! ends (a `#[tokio::test]` per test).
 //!
 //! Started on first use (building a cache starts no thread) and stopped when the last
 //! handle to the cache is dropped: the runtime, and with it every task still on it, is

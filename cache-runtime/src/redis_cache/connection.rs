@@ -11,6 +11,8 @@ use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Cmd, FromRedisValue, Pipeline, RedisError};
 
 use super::RedisCacheBuilder;
+use tokio::runtime::Handle;
+
 use super::background;
 use super::breaker::{self, Breaker};
 use super::link::{self, Link};
@@ -23,8 +25,8 @@ use crate::health::{BreakerState, Health};
 /// What all views of one Redis cache share.
 pub(super) struct Connection {
     pub(super) client: redis::Client,
-    /// Opened on first use, on `background`; dropped when the breaker opens, so that a
-    /// connection the network black-holed is not used again.
+    /// Opened on first use, on the caller's runtime (else on `background`); dropped when the
+    /// breaker opens, so that a connection the network black-holed is not used again.
     slot: RwLock<Slot>,
     link_config: AsyncConnectionConfig,
     next_link: AtomicU64,
@@ -68,8 +70,8 @@ impl Connection {
         })
     }
 
-    /// The open connection, or the one being opened (on the cache's own runtime, so that its
-    /// driver outlives the caller's runtime); a dead one is replaced.
+    /// The open connection, or the one being opened; a dead one (its runtime ended, the
+    /// server closed it) is replaced.
     ///
     /// No retries: a failed attempt fails the calls waiting on it at once (they fail open),
     /// and the next call starts a fresh attempt. Retrying with back-off would only make
@@ -114,13 +116,24 @@ impl Connection {
             self.connect_timeout,
         );
         let me = self.me.clone();
-        let spawned = self.background.spawn(async move {
+        let open = async move {
             let opened = link::open(&client, &config, connect_timeout, id).await;
             if let Some(connection) = me.upgrade() {
                 connection.opened(id, &opened);
             }
             let _ = done.send(Some(opened));
-        });
+        };
+        // On the caller's runtime when there is one: its driver then runs beside the calls,
+        // and a hit costs no wake-up across threads. When that runtime ends, the socket
+        // dies with it and the next call, from any runtime, opens another link. Outside any
+        // runtime (and for the cache's own work), on the cache's runtime.
+        let spawned = match Handle::try_current() {
+            Ok(runtime) => {
+                drop(runtime.spawn(open));
+                true
+            }
+            Err(_) => self.background.spawn(open),
+        };
         if !spawned {
             return Err(RedisError::from((
                 redis::ErrorKind::Client,

@@ -8,8 +8,8 @@
 //!   breaker's gate, the deadline, resending, queries, pipelines, scripts and scans.
 //! - `link.rs`: one connection and what its socket has seen (dead? written since?), which
 //!   tells a command that never reached the server from one whose reply was lost.
-//! - `background.rs`: the cache's own runtime (a thread), where connections are driven
-//!   and detached work runs, so that neither ends with the caller's runtime.
+//! - `background.rs`: the cache's own runtime (a thread), where recovery and detached work
+//!   run, so that neither ends with the caller's runtime.
 //! - `op.rs`: an operation's name, code and flags, and how a redis-rs error is classified
 //!   (connection trouble, deadline, a refusal that passes, one that does not).
 //! - `breaker.rs`: the circuit breaker's state; `pending.rs`: deletions waiting for

@@ -26,9 +26,12 @@ use crate::view::View;
 /// multiplexed connection (a redis-rs `MultiplexedConnection`): concurrent calls are
 /// pipelined on it rather than checking connections out of a pool. It is opened on first
 /// use, not at construction, so an application starts even while Redis is down, and it
-/// reopens by itself after the connection breaks. It is driven on a thread of the cache's
-/// own (started on first use, stopped when the last clone is dropped), as are recovery and
-/// detached work, so a cache in a `static` outlives the runtimes that use it.
+/// reopens by itself after the connection breaks. It is driven on the runtime of the call
+/// that opened it, so a hit costs no wake-up across threads; when that runtime ends, the
+/// next call, from any runtime, opens a new one. Recovery and detached work (a lease given
+/// back from a `Drop`) run on a thread of the cache's own (started on first use, stopped
+/// when the last clone is dropped), so a cache in a `static` outlives the runtimes that use
+/// it.
 ///
 /// Every round trip has a deadline ([`RedisCacheBuilder::op_timeout`], default
 /// [`DEFAULT_OP_TIMEOUT`](super::DEFAULT_OP_TIMEOUT)) covering the wait for a connection
