@@ -212,3 +212,35 @@ async fn deletions_refused_for_good_are_counted_and_logged_once() {
     let warnings = captured.lines("WARN");
     assert_eq!(warnings.len(), 1, "{}", captured.all());
 }
+
+#[cached(key = "fresh:{id}", ttl = 600, cache = cache)]
+async fn fresh(cache: &RedisCache, id: u64) -> u64 {
+    id
+}
+
+/// Under `OOM` every miss's lease (a `SET`) is refused while reads succeed, so the breaker
+/// rightly stays closed: the calls all get their value, and the function logs its failure
+/// once for the episode, not once per call (issue 10, defect 2).
+#[tokio::test]
+async fn misses_refused_for_lack_of_memory_are_logged_once_per_episode() {
+    let captured = Captured::default();
+    let _guard = captured.install();
+    let server =
+        RedisServer::start_with_args(&["--maxmemory", "2mb", "--maxmemory-policy", "noeviction"]);
+    let cache = fast_failing(server.url())
+        .op_timeout(CALL_BOUND)
+        .build()
+        .unwrap();
+    connected(&cache).await;
+    let _filler = fill_until_oom(&server);
+    for id in 0..200 {
+        assert_eq!(fresh(&cache, id).await, id);
+    }
+    let warnings = captured.lines("WARN");
+    assert!(
+        warnings.len() <= 2,
+        "200 misses under OOM logged {} warnings:\n{}",
+        warnings.len(),
+        captured.all()
+    );
+}

@@ -39,6 +39,7 @@ where
         let decoded = kind.decode(&key, &raw);
         if let Some(value) = fail.keep(site, &key, "decode", decoded) {
             Site::count(&site.hits);
+            site.used_cleanly();
             tracing::trace!(target: "cache_aside", function = site.function(), key, "hit");
             return kind.rebuild(value);
         }

@@ -25,6 +25,11 @@ impl Default for FailOpen {
 }
 
 impl FailOpen {
+    /// Whether the call has seen no cache failure.
+    pub(super) fn clean(&self) -> bool {
+        !self.warned && self.reachable
+    }
+
     /// Whether the call may still send anything to the cache.
     pub(super) fn usable(&self) -> bool {
         self.reachable
@@ -59,14 +64,18 @@ impl FailOpen {
         } else {
             Site::count(&site.errors);
         }
-        if !std::mem::replace(&mut self.warned, true) {
+        // Once per call, and once per episode of failures of the function: a store that
+        // answers every call with an error (OOM, say) while its reads succeed keeps the
+        // breaker closed, and must not log a line per call.
+        if !std::mem::replace(&mut self.warned, true) && site.starts_failing() {
             tracing::warn!(
                 target: "cache_aside",
                 function = site.function(),
                 code = error.code().as_str(),
                 key,
                 error = %error,
-                "cache {what} failed; the call goes on without the cache"
+                "cache {what} failed; the call goes on without the cache (logged once until a \
+                 call of this function uses the cache cleanly again)"
             );
         }
     }

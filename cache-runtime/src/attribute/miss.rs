@@ -251,6 +251,9 @@ where
             registration.flight(),
         )
         .await;
+    if fail.clean() {
+        site.used_cleanly();
+    }
     kind.rebuild(value)
 }
 

@@ -1,6 +1,6 @@
 //! One `Site` per annotated function: its statistics.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, Once, PoisonError};
 
 /// Every site that has run at least once, for [`stats`].
@@ -23,6 +23,9 @@ pub struct Site {
     pub(super) bypassed: AtomicU64,
     pub(super) oversized: AtomicU64,
     pub(super) overtaken: AtomicU64,
+    /// Whether a cache failure of this function was logged and no call has used the cache
+    /// cleanly since: one warning per episode, not one per call.
+    failing: AtomicBool,
 }
 
 impl Site {
@@ -40,6 +43,7 @@ impl Site {
             bypassed: AtomicU64::new(0),
             oversized: AtomicU64::new(0),
             overtaken: AtomicU64::new(0),
+            failing: AtomicBool::new(false),
         }
     }
 
@@ -54,6 +58,20 @@ impl Site {
     }
 
     /// The function's module path and name.
+    /// Whether a cache failure is the first of an episode, and so to be logged.
+    pub(super) fn starts_failing(&self) -> bool {
+        !self.failing.swap(true, Ordering::Relaxed)
+    }
+
+    /// A call used the cache without a failure: the next failure is logged again.
+    pub(super) fn used_cleanly(&self) {
+        // A load first: on the hit path the flag is almost always clear already, and a store
+        // would bounce its cache line between cores for nothing.
+        if self.failing.load(Ordering::Relaxed) {
+            self.failing.store(false, Ordering::Relaxed);
+        }
+    }
+
     pub(super) fn function(&self) -> &'static str {
         self.function
     }
@@ -104,7 +122,8 @@ pub struct FunctionStats {
     pub coalesced: u64,
     /// Cache operations that failed (connection, timeout, a value that did not decode or
     /// encode) and were carried on without the cache, including invalidation targets given
-    /// up because the cache was unreachable. Each call logs its failures in one warning.
+    /// up because the cache was unreachable. A function logs one warning when its calls
+    /// start failing, and again only after a call used the cache without a failure.
     pub errors: u64,
     /// Keys and patterns that `#[invalidate]` deleted successfully.
     pub invalidations: u64,

@@ -38,7 +38,7 @@ pub async fn put<C: Cache, R, V>(
         Target::Key(key.to_owned()).mark_loads(cache.store_id());
         if record_tags(site, cache, key, ttl, &tags, &mut fail).await {
             match cache.set(key, &raw, ttl).await {
-                Ok(()) => {}
+                Ok(()) => site.used_cleanly(),
                 Err(error) => {
                     fail.record(site, key, "write", &error);
                     replaced_entry_must_go(site, cache, key, &error, &mut fail).await;
@@ -150,6 +150,7 @@ pub async fn invalidate<C: Cache>(site: &'static Site, cache: &C, targets: &[Tar
     for (at, target) in targets.iter().enumerate() {
         let Err(error) = target.delete(cache).await else {
             Site::count(&site.invalidations);
+            site.used_cleanly();
             continue;
         };
         let refused = error.is_circuit_open();
