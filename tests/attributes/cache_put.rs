@@ -133,3 +133,36 @@ pub async fn put_return_kinds_and_ttls(b: Backend) {
     assert_eq!(set_score(&b.cache, &b.ns, 1, 99).await, 99);
     assert_eq!(b.stored(&b.key("score:1")).await.as_deref(), Some("99"));
 }
+
+#[cache_put(key = "{ns}:profile:{id}", tags = ["{ns}:team:{team}"], ttl = "1h", cache = cache)]
+async fn save_profile(cache: &SharedCache, ns: &str, team: u32, id: u32) -> String {
+    format!("profile {id} of team {team}")
+}
+
+#[cache_aside::invalidate(tags = ["{ns}:team:{team}"], cache = cache)]
+async fn reorganise(cache: &SharedCache, ns: &str, team: u32) {}
+
+/// A put records its key under its tags (issue 10, item 10): a later invalidation of the
+/// tag deletes what the put wrote, and leaves what other tags hold.
+pub async fn a_put_with_tags_is_deleted_by_its_tags(b: Backend) {
+    assert_eq!(
+        save_profile(&b.cache, &b.ns, 1, 10).await,
+        "profile 10 of team 1"
+    );
+    assert_eq!(
+        save_profile(&b.cache, &b.ns, 2, 20).await,
+        "profile 20 of team 2"
+    );
+    let (mine, other) = (b.key("profile:10"), b.key("profile:20"));
+    assert!(b.stored(&mine).await.is_some(), "the put wrote");
+    reorganise(&b.cache, &b.ns, 1).await;
+    assert_eq!(
+        b.stored(&mine).await,
+        None,
+        "the tag's invalidation deleted it"
+    );
+    assert!(
+        b.stored(&other).await.is_some(),
+        "another tag's entry stays"
+    );
+}

@@ -63,6 +63,7 @@ support::matrix::matrix! {
     invalidate::interpolated_values_are_glob_escaped,
     cache_put::a_put_always_runs_and_cached_reads_hit_it,
     cache_put::put_return_kinds_and_ttls,
+    cache_put::a_put_with_tags_is_deleted_by_its_tags,
     methods::methods_use_their_own_cache_and_receiver_fields,
     methods::generic_functions_with_where_clauses,
     methods::trait_impl_methods,
