@@ -411,31 +411,10 @@ impl Connection {
         pattern: &str,
         spare_tags: bool,
     ) -> Result<u64, CacheError> {
-        let mut cursor: u64 = 0;
-        let mut deleted = 0;
-        loop {
-            let mut scan = redis::cmd("SCAN");
-            scan.arg(cursor)
-                .arg("MATCH")
-                .arg(pattern)
-                .arg("COUNT")
-                .arg(self.scan_count);
-            // Keys as bytes: another writer's non-UTF-8 keys must not stop the deletion.
-            let (next, mut keys): (u64, Vec<Vec<u8>>) = self.query(op, &scan).await?;
-            if spare_tags {
-                keys.retain(|key| !tags::is_tag_key(key));
-            }
-            if !keys.is_empty() {
-                let removed: u64 = self
-                    .query(op.not_resent(), redis::cmd("UNLINK").arg(&keys))
-                    .await?;
-                deleted += removed;
-            }
-            if next == 0 {
-                return Ok(deleted);
-            }
-            cursor = next;
-        }
+        self.scan_unlinking(op, Some(pattern), |key| {
+            !spare_tags || !tags::is_tag_key(key)
+        })
+        .await
     }
 
     /// Deletes the keys that any of `patterns` matches, in one `SCAN` pass over what they
@@ -450,17 +429,32 @@ impl Connection {
             return self.scan_and_unlink(op, pattern, spare_tags).await;
         }
         let matching = pending::scan_match(patterns);
+        self.scan_unlinking(op, matching.as_deref(), |key| {
+            pending::deletes(patterns, key)
+        })
+        .await
+    }
+
+    /// One `SCAN` pass (`MATCH matching`, if any) unlinking the keys that `deletes` picks,
+    /// a batch at a time; how many were deleted.
+    async fn scan_unlinking(
+        &self,
+        op: Op<'_>,
+        matching: Option<&str>,
+        deletes: impl Fn(&[u8]) -> bool,
+    ) -> Result<u64, CacheError> {
         let mut cursor: u64 = 0;
         let mut deleted = 0;
         loop {
             let mut scan = redis::cmd("SCAN");
             scan.arg(cursor);
-            if let Some(matching) = &matching {
+            if let Some(matching) = matching {
                 scan.arg("MATCH").arg(matching);
             }
             scan.arg("COUNT").arg(self.scan_count);
+            // Keys as bytes: another writer's non-UTF-8 keys must not stop the deletion.
             let (next, mut keys): (u64, Vec<Vec<u8>>) = self.query(op, &scan).await?;
-            keys.retain(|key| pending::deletes(patterns, key));
+            keys.retain(|key| deletes(key));
             if !keys.is_empty() {
                 let removed: u64 = self
                     .query(op.not_resent(), redis::cmd("UNLINK").arg(&keys))
