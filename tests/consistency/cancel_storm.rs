@@ -137,12 +137,7 @@ fn leased_keys(server: &RedisServer) -> Vec<u64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_storm_of_cancellations_leaves_no_lease_behind() {
     let server = RedisServer::start();
-    let connect = || {
-        RedisCache::builder(server.url())
-            .op_timeout(Duration::from_secs(5))
-            .build()
-            .expect("the harness URL is valid")
-    };
+    let connect = || crate::children::handle(&server.url());
     let (cache, twin) = (connect(), connect());
     let started = Instant::now();
     for wave in 0..REQUESTS / WAVE {

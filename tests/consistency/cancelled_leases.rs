@@ -156,12 +156,7 @@ async fn bounded<F: std::future::Future>(limit: Duration, what: &str, future: F)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_cancelled_after_its_body_does_not_leave_its_lease() {
     let server = RedisServer::start();
-    let connect = || {
-        RedisCache::builder(server.url())
-            .op_timeout(Duration::from_secs(5))
-            .build()
-            .expect("the harness URL is valid")
-    };
+    let connect = || crate::children::handle(&server.url());
     let (cache, twin) = (connect(), connect());
     let key = "after-body:key";
     // Loads the store script, as a server that has been up a while has it.
@@ -231,12 +226,7 @@ fn blocked_clients(server: &RedisServer) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_cancelled_while_taking_its_lease_does_not_leave_it() {
     let server = RedisServer::start();
-    let connect = || {
-        RedisCache::builder(server.url())
-            .op_timeout(Duration::from_secs(5))
-            .build()
-            .expect("the harness URL is valid")
-    };
+    let connect = || crate::children::handle(&server.url());
     let (cache, twin) = (connect(), connect());
     let key = "taking:key";
     // Connected, so that nothing but the call waits on the pause.

@@ -33,12 +33,16 @@ pub fn spawn(test: &str, env: &[(&str, &str)]) -> Child {
 /// In a child process: the cache at the URL its parent put in the variable `url`, or
 /// `None` when the test runs on its own (as `--ignored` alone would run it).
 pub fn cache_from_env(url: &str) -> Option<RedisCache> {
-    let url = std::env::var(url).ok()?;
-    let cache = RedisCache::builder(url)
+    Some(handle(&std::env::var(url).ok()?))
+}
+
+/// A handle of its own onto the server at `url`, sharing no in-process state with any other
+/// (as another process's would be), with a deadline generous enough for a loaded machine.
+pub fn handle(url: &str) -> RedisCache {
+    RedisCache::builder(url)
         .op_timeout(Duration::from_secs(5))
         .build()
-        .expect("a valid URL");
-    Some(cache)
+        .expect("a valid URL")
 }
 
 /// Waits for `child` to exit and returns its stdout; kills it and fails the test after

@@ -33,10 +33,7 @@ async fn fresh(cache: &RedisCache, runs: &AtomicUsize) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_holders_lease_blocks_its_key_until_it_expires() {
     let server = RedisServer::start();
-    let cache = RedisCache::builder(server.url())
-        .op_timeout(Duration::from_secs(5))
-        .build()
-        .expect("the harness URL is valid");
+    let cache = children::handle(&server.url());
     let mut child = children::spawn("dead_holder::child", &[(URL, &server.url())]);
     eventually(Duration::from_secs(30), "the child loading", || async {
         cache.get("dead:entered").await.unwrap().as_deref() == Some("1")

@@ -13,32 +13,13 @@ use std::time::Duration;
 
 use cache_aside::{RedisCache, cached, invalidate, stats_for};
 use serde::{Deserialize, Serialize};
-use tokio::sync::Notify;
 
+use crate::held::{Db, Hold};
 use crate::in_place::in_place;
 use crate::support::RedisServer;
 
 const KEY: &str = "skew:row";
 const LIMIT: Duration = Duration::from_secs(10);
-
-/// The "database": one row.
-struct Db(Mutex<String>);
-
-impl Db {
-    fn read(&self) -> String {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-}
-
-/// Holds a load between its database read and its return.
-#[derive(Default)]
-struct Hold {
-    entered: Notify,
-    release: Notify,
-}
 
 /// What the new deploy caches at the key.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -95,12 +76,7 @@ fn stored(server: &RedisServer) -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_load_after_an_undecodable_landed_value_is_kept_out_by_an_invalidation() {
     let server = RedisServer::start();
-    let connect = || {
-        RedisCache::builder(server.url())
-            .op_timeout(Duration::from_secs(5))
-            .build()
-            .expect("the harness URL is valid")
-    };
+    let connect = || crate::children::handle(&server.url());
     let (x, y, z) = (connect(), connect(), connect());
     let db = Arc::new(Db(Mutex::new("v0".to_owned())));
 

@@ -11,31 +11,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use cache_aside::{RedisCache, cached, invalidate, stats_for};
-use tokio::sync::Notify;
 
+use crate::held::{Db, Hold};
 use crate::in_place::in_place;
 use crate::support::RedisServer;
 
 const LIMIT: Duration = Duration::from_secs(10);
-
-/// The "database": one row.
-struct Db(Mutex<String>);
-
-impl Db {
-    fn read(&self) -> String {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-}
-
-/// Holds a load between its database read and its return.
-#[derive(Default)]
-struct Hold {
-    entered: Notify,
-    release: Notify,
-}
 
 #[cached(key = "late:row", ttl = 600, lease = "3s", cache = cache)]
 async fn read(cache: &RedisCache, db: &Db, hold: Option<&Hold>) -> String {
@@ -65,12 +46,7 @@ fn misses() -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_after_an_invalidation_does_not_join_a_load_from_before_it() {
     let server = RedisServer::start();
-    let connect = || {
-        RedisCache::builder(server.url())
-            .op_timeout(Duration::from_secs(5))
-            .build()
-            .expect("the harness URL is valid")
-    };
+    let connect = || crate::children::handle(&server.url());
     let (a, b, c) = (connect(), connect(), connect());
     let db = Arc::new(Db(Mutex::new("v0".to_owned())));
 

@@ -21,6 +21,7 @@ mod cancelled_leases;
 mod children;
 mod dead_holder;
 mod deploy_skew;
+mod held;
 mod history;
 mod in_place;
 mod late_reads;
