@@ -35,7 +35,7 @@ pub async fn put<C: Cache, R, V>(
     let mut fail = FailOpen::default();
     let encoded = kind.encode(&value, key);
     if let Some(raw) = fail.keep(site, key, "encode", encoded) {
-        Target::Key(key.to_owned()).mark_loads(cache.store_id());
+        flights::mark_stale(cache.store_id(), Some(key), |_, _| true);
         if record_tags(site, cache, key, ttl, &tags, &mut fail).await {
             match cache.set(key, &raw, ttl).await {
                 Ok(()) => site.used_cleanly(),
