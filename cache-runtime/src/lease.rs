@@ -60,8 +60,9 @@ pub trait Leases: Send + Sync {
     /// whatever the answer. `ttl` is the TTL the value will be stored with. A zero `lease` is
     /// an [`ErrorCode::Set`](crate::ErrorCode::Set) error.
     ///
-    /// Sending it again after a lost reply is harmless: the second answer is
-    /// `Loading(token)` with the caller's own token, which means granted.
+    /// Sending it again after a lost reply is harmless: a marker of the caller's own token
+    /// means the lease is the caller's, and is answered as [`Lease::Granted`] (callers also
+    /// take a `Loading` with their own token as granted).
     fn try_lease<'a>(
         &'a self,
         key: &'a str,
@@ -113,8 +114,6 @@ pub enum Lease {
     /// [`Leases::set_leased`] or gives the lease back with [`Leases::release`].
     Granted,
     /// Another lease holds the key (in this process or another): its holder is loading.
-    /// When the token is the caller's own, a resent `try_lease` found its first attempt's
-    /// marker: the lease is the caller's.
     Loading(LeaseToken),
     /// The key holds a value.
     Filled(String),
