@@ -397,11 +397,9 @@ impl Connection {
         .await
     }
 
+    /// A pipeline whose replies are not wanted, under the operation deadline.
     pub(super) async fn pipeline(&self, op: Op<'_>, pipeline: &Pipeline) -> Result<(), CacheError> {
-        self.run(op, |mut connection| async move {
-            pipeline.query_async(&mut connection).await
-        })
-        .await
+        self.pipeline_query(op, pipeline).await
     }
 
     /// Deletes the keys matching `pattern`; with `spare_tags`, not tags' sets.
