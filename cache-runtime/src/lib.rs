@@ -37,9 +37,9 @@ pub use outage::{Invalidation, Outage};
 pub use port::{BoxFuture, Cache, KeyValue, StoreId};
 #[cfg(feature = "redis")]
 pub use redis_cache::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_COOL_DOWN, DEFAULT_FAILURE_THRESHOLD,
-    DEFAULT_MAX_PENDING_INVALIDATIONS, DEFAULT_OP_TIMEOUT, DEFAULT_SCAN_COUNT, RedisCache,
-    RedisCacheBuilder,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_CONNECTIONS, DEFAULT_COOL_DOWN, DEFAULT_FAILURE_THRESHOLD,
+    DEFAULT_MAX_PENDING_INVALIDATIONS, DEFAULT_OP_TIMEOUT, DEFAULT_SCAN_COUNT, LocalTierStats,
+    RedisCache, RedisCacheBuilder,
 };
 pub use shared::SharedCache;
 

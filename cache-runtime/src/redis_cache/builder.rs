@@ -39,9 +39,23 @@ pub struct RedisCacheBuilder {
     pub(super) cool_down: Duration,
     pub(super) max_pending_invalidations: usize,
     pub(super) limits: Limits,
+    pub(super) local_tier: Option<LocalTierConfig>,
+    pub(super) connections: usize,
+    pub(super) coalescing: bool,
     #[cfg(feature = "tls")]
     tls_root_certificate: Option<Vec<u8>>,
 }
+
+/// The first tier's bounds, as given to [`RedisCacheBuilder::local_tier`].
+#[derive(Clone, Copy, Debug)]
+pub(super) struct LocalTierConfig {
+    pub(super) max_entries: u64,
+    pub(super) max_ttl: Duration,
+}
+
+/// How many multiplexed connections a cache opens by default (see
+/// [`RedisCacheBuilder::connections`]).
+pub const DEFAULT_CONNECTIONS: usize = 1;
 
 impl std::fmt::Debug for RedisCacheBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -56,6 +70,9 @@ impl std::fmt::Debug for RedisCacheBuilder {
             .field("max_pending_invalidations", &self.max_pending_invalidations)
             .field("max_value_size", &self.limits.max_value_size)
             .field("max_key_size", &self.limits.max_key_size)
+            .field("local_tier", &self.local_tier)
+            .field("connections", &self.connections)
+            .field("coalescing", &self.coalescing)
             .finish_non_exhaustive()
     }
 }
@@ -72,6 +89,9 @@ impl RedisCacheBuilder {
             cool_down: DEFAULT_COOL_DOWN,
             max_pending_invalidations: DEFAULT_MAX_PENDING_INVALIDATIONS,
             limits: Limits::default(),
+            local_tier: None,
+            connections: DEFAULT_CONNECTIONS,
+            coalescing: true,
             #[cfg(feature = "tls")]
             tls_root_certificate: None,
         }
@@ -178,6 +198,38 @@ impl RedisCacheBuilder {
     /// is not sent and fails with [`ErrorCode::KeyTooLarge`].
     pub fn max_key_size(mut self, bytes: usize) -> Self {
         self.limits.max_key_size = bytes;
+        self
+    }
+
+    /// Keeps up to `max_entries` values read from Redis in process memory (a first tier, on
+    /// `moka`), each for at most `max_ttl` and never past its TTL in Redis, so that a hit on
+    /// a hot key sends nothing. Off by default.
+    ///
+    /// Redis keeps the tier coherent: the connections that read the values ask the server to
+    /// track them (`CLIENT TRACKING` over RESP3), and the server pushes an invalidation the
+    /// moment a tracked key changes, whoever changed it (this process, another one, or
+    /// `redis-cli`). If a connection that reads values is lost, the tier is cleared before
+    /// anything is served from it again, since pushes may have been missed; while Redis is
+    /// unreachable, nothing is served from it. Lease markers are never kept.
+    pub fn local_tier(mut self, max_entries: u64, max_ttl: Duration) -> Self {
+        self.local_tier = Some(LocalTierConfig {
+            max_entries,
+            max_ttl,
+        });
+        self
+    }
+
+    /// How many multiplexed connections to open (default [`DEFAULT_CONNECTIONS`], at least
+    /// one); calls take them in turn.
+    pub fn connections(mut self, connections: usize) -> Self {
+        self.connections = connections.max(1);
+        self
+    }
+
+    /// Whether `get`s issued while others are in flight go out together as one `MGET`
+    /// (default on). A lone `get` is sent at once as a `GET`: nothing waits on a timer.
+    pub fn coalescing(mut self, coalescing: bool) -> Self {
+        self.coalescing = coalescing;
         self
     }
 

@@ -27,12 +27,14 @@ mod op;
 mod pending;
 mod recovery;
 mod tags;
+mod tier;
 mod view;
 
 pub use builder::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_COOL_DOWN, DEFAULT_FAILURE_THRESHOLD,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_CONNECTIONS, DEFAULT_COOL_DOWN, DEFAULT_FAILURE_THRESHOLD,
     DEFAULT_MAX_PENDING_INVALIDATIONS, DEFAULT_OP_TIMEOUT, DEFAULT_SCAN_COUNT, RedisCacheBuilder,
 };
+pub use tier::LocalTierStats;
 pub use view::RedisCache;
 
 use connection::Connection;

@@ -169,6 +169,12 @@ impl RedisCache {
     pub fn health(&self) -> Health {
         self.connection.health()
     }
+
+    /// What the first tier has done, if this cache has one (see
+    /// [`RedisCacheBuilder::local_tier`]).
+    pub fn local_tier_stats(&self) -> Option<super::LocalTierStats> {
+        None
+    }
 }
 
 /// A value read from the store as text; a lease marker is no value.
