@@ -272,19 +272,33 @@ impl RedisCacheBuilder {
         }
         match &self.tls_root_certificate {
             Some(pem) => redis::Client::build_with_tls(
-                self.url.as_str(),
+                self.connection_info()?,
                 redis::TlsCertificates {
                     client_tls: None,
                     root_cert: Some(pem.clone()),
                 },
             ),
-            None => redis::Client::open(self.url.as_str()),
+            None => redis::Client::open(self.connection_info()?),
         }
     }
 
     #[cfg(not(feature = "tls"))]
     fn client(&self) -> redis::RedisResult<redis::Client> {
-        redis::Client::open(self.url.as_str())
+        redis::Client::open(self.connection_info()?)
+    }
+
+    /// The URL parsed; RESP3 with a first tier, whose invalidations the server pushes.
+    fn connection_info(&self) -> redis::RedisResult<redis::ConnectionInfo> {
+        use redis::IntoConnectionInfo;
+        let info = self.url.as_str().into_connection_info()?;
+        if self.local_tier.is_none() {
+            return Ok(info);
+        }
+        let settings = info
+            .redis_settings()
+            .clone()
+            .set_protocol(redis::ProtocolVersion::RESP3);
+        Ok(info.set_redis_settings(settings))
     }
 
     fn invalid_what(&self) -> &'static str {

@@ -3,7 +3,7 @@
 //! scans.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 use std::time::Duration;
 
@@ -15,21 +15,29 @@ use tokio::runtime::Handle;
 
 use super::background;
 use super::breaker::{self, Breaker};
+use super::coalesce::Coalescer;
 use super::link::{self, Link};
 use super::op::{Op, is_broken_connection, is_connection_trouble};
 use super::pending::{self, Deletion, Pending, Pushed};
 use super::tags;
+use super::tier::Tier;
 use crate::error::CacheError;
 use crate::health::{BreakerState, Health};
 
 /// What all views of one Redis cache share.
 pub(super) struct Connection {
     pub(super) client: redis::Client,
-    /// Opened on first use, on the caller's runtime (else on `background`); dropped when the
-    /// breaker opens, so that a connection the network black-holed is not used again.
-    slot: RwLock<Slot>,
+    /// The connections, taken in turn: each opened on first use, on the caller's runtime
+    /// (else on `background`); dropped when the breaker opens, so that a connection the
+    /// network black-holed is not used again.
+    slots: Box<[RwLock<Slot>]>,
+    next_slot: AtomicUsize,
     link_config: AsyncConnectionConfig,
     next_link: AtomicU64,
+    /// The first tier, if the cache has one; its invalidations come on every connection.
+    pub(super) tier: Option<Arc<Tier>>,
+    /// Batches the reads in flight at once, unless turned off.
+    pub(super) coalescer: Option<Coalescer>,
     /// The cache's own runtime, started on first use (see `background.rs`).
     background: background::Lazy,
     pub(super) op_timeout: Duration,
@@ -50,14 +58,33 @@ pub(super) struct Connection {
 
 impl Connection {
     pub(super) fn new(client: redis::Client, config: RedisCacheBuilder) -> Arc<Self> {
+        // Trusted for one deadline without a reply: see `Tier::trusted`.
+        let tier = config
+            .local_tier
+            .map(|tier| Tier::new(tier.max_entries, tier.max_ttl, config.op_timeout));
+        // Our own deadline covers the reply; a second timer per call would only cost.
+        let mut link_config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(config.connect_timeout))
+            .set_response_timeout(None);
+        if let Some(tier) = &tier {
+            // Called by the task reading the socket, in order with the replies.
+            let tier = Arc::clone(tier);
+            link_config = link_config.set_push_sender(move |push: redis::PushInfo| {
+                tier.on_push(&push);
+                Ok::<(), std::convert::Infallible>(())
+            });
+        }
+        let connections = config.connections.max(1);
         Arc::new_cyclic(|me| Self {
             client,
-            slot: RwLock::new(Slot::Closed),
-            // Our own deadline covers the reply; a second timer per call would only cost.
-            link_config: AsyncConnectionConfig::new()
-                .set_connection_timeout(Some(config.connect_timeout))
-                .set_response_timeout(None),
+            slots: (0..connections)
+                .map(|_| RwLock::new(Slot::Closed))
+                .collect(),
+            next_slot: AtomicUsize::new(0),
+            link_config,
             next_link: AtomicU64::new(0),
+            tier,
+            coalescer: config.coalescing.then(|| Coalescer::new(connections)),
             background: background::Lazy::default(),
             op_timeout: config.op_timeout,
             connect_timeout: config.connect_timeout,
@@ -77,15 +104,21 @@ impl Connection {
     /// and the next call starts a fresh attempt. Retrying with back-off would only make
     /// callers wait.
     pub(super) async fn link(&self) -> Result<Link, RedisError> {
+        let slot = match self.slots.len() {
+            1 => 0,
+            connections => self.next_slot.fetch_add(1, Ordering::Relaxed) % connections,
+        };
         {
-            let slot = self.slot.read().unwrap_or_else(PoisonError::into_inner);
-            if let Slot::Open(link) = &*slot
+            let open = self.slots[slot]
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Slot::Open(link) = &*open
                 && !link.is_dead()
             {
                 return Ok(link.clone());
             }
         }
-        let mut opening = match self.opening()? {
+        let mut opening = match self.opening(slot)? {
             Opening::Open(link) => return Ok(link),
             Opening::Waiting(opening) => opening,
         };
@@ -98,8 +131,10 @@ impl Connection {
     }
 
     /// Under the slot's lock: the open connection, the attempt under way, or a new attempt.
-    fn opening(&self) -> Result<Opening, RedisError> {
-        let mut slot = self.slot.write().unwrap_or_else(PoisonError::into_inner);
+    fn opening(&self, index: usize) -> Result<Opening, RedisError> {
+        let mut slot = self.slots[index]
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         match &*slot {
             Slot::Open(link) if !link.is_dead() => return Ok(Opening::Open(link.clone())),
             // Unless the attempt was dropped unfinished (its runtime ended).
@@ -116,10 +151,11 @@ impl Connection {
             self.connect_timeout,
         );
         let me = self.me.clone();
+        let tier = self.tier.clone();
         let open = async move {
-            let opened = link::open(&client, &config, connect_timeout, id).await;
+            let opened = link::open(&client, &config, connect_timeout, id, tier).await;
             if let Some(connection) = me.upgrade() {
-                connection.opened(id, &opened);
+                connection.opened(index, id, &opened);
             }
             let _ = done.send(Some(opened));
         };
@@ -127,14 +163,7 @@ impl Connection {
         // and a hit costs no wake-up across threads. When that runtime ends, the socket
         // dies with it and the next call, from any runtime, opens another link. Outside any
         // runtime (and for the cache's own work), on the cache's runtime.
-        let spawned = match Handle::try_current() {
-            Ok(runtime) => {
-                drop(runtime.spawn(open));
-                true
-            }
-            Err(_) => self.background.spawn(open),
-        };
-        if !spawned {
+        if !self.spawn_here(open) {
             return Err(RedisError::from((
                 redis::ErrorKind::Client,
                 "no Tokio runtime to open a Redis connection on",
@@ -148,8 +177,10 @@ impl Connection {
     }
 
     /// An attempt ended: its connection is the one to use, unless the slot moved on.
-    fn opened(&self, id: u64, opened: &Result<Link, RedisError>) {
-        let mut slot = self.slot.write().unwrap_or_else(PoisonError::into_inner);
+    fn opened(&self, index: usize, id: u64, opened: &Result<Link, RedisError>) {
+        let mut slot = self.slots[index]
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         if matches!(&*slot, Slot::Opening { id: current, .. } if *current == id) {
             *slot = match opened {
                 Ok(link) => Slot::Open(link.clone()),
@@ -160,16 +191,50 @@ impl Connection {
 
     /// Forgets link `id` after it failed: the next call opens another. Calls in flight keep it.
     fn discard(&self, id: u64) {
-        let mut slot = self.slot.write().unwrap_or_else(PoisonError::into_inner);
-        if matches!(&*slot, Slot::Open(open) if open.id == id) {
-            *slot = Slot::Closed;
+        for slot in &self.slots {
+            let mut slot = slot.write().unwrap_or_else(PoisonError::into_inner);
+            if matches!(&*slot, Slot::Open(open) if open.id == id) {
+                *slot = Slot::Closed;
+                self.clear_tier();
+            }
         }
     }
 
-    /// Drops the connection, open or being opened: the next one made is new. Calls in
+    /// Drops the connections, open or being opened: the next ones made are new. Calls in
     /// flight keep theirs.
     pub(super) fn drop_link(&self) {
-        *self.slot.write().unwrap_or_else(PoisonError::into_inner) = Slot::Closed;
+        for slot in &self.slots {
+            *slot.write().unwrap_or_else(PoisonError::into_inner) = Slot::Closed;
+        }
+        self.clear_tier();
+    }
+
+    /// A connection that carried the first tier's invalidations is gone, or this process
+    /// deleted more than it can name: nothing kept so far can be trusted.
+    pub(super) fn clear_tier(&self) {
+        if let Some(tier) = &self.tier {
+            tier.clear();
+        }
+    }
+
+    /// Drops `full_key` from the first tier: this process is changing it.
+    pub(super) fn forget(&self, full_key: &[u8]) {
+        if let Some(tier) = &self.tier {
+            tier.forget(full_key);
+        }
+    }
+
+    /// Spawns `future` on the caller's runtime, where its work runs beside the calls and a
+    /// reply costs no wake-up across threads; outside any runtime, on the cache's own.
+    /// Whether it was spawned.
+    pub(super) fn spawn_here(&self, future: impl Future<Output = ()> + Send + 'static) -> bool {
+        match Handle::try_current() {
+            Ok(runtime) => {
+                drop(runtime.spawn(future));
+                true
+            }
+            Err(_) => self.background.spawn(future),
+        }
     }
 
     /// Runs `future` on the cache's own runtime, detached: for work that must not depend
@@ -294,13 +359,7 @@ impl Connection {
     where
         F: Future<Output = Result<T, RedisError>>,
     {
-        if op.guarded {
-            // The hit path: one load, zero while the breaker is closed and nothing waits.
-            let gate = self.breaker.gate();
-            if gate != 0 {
-                self.admit(op, gate)?;
-            }
-        }
+        self.admit_op(op)?;
         let result = self.send(op, send).await;
         match &result {
             Err(error) if error.is_connection() || error.is_timeout() => {
@@ -321,6 +380,24 @@ impl Connection {
             _ => self.breaker.succeeded(),
         }
         result
+    }
+
+    /// Whether `op` may be sent now (see [`admit`](Self::admit)).
+    pub(super) fn admit_op(&self, op: Op<'_>) -> Result<(), CacheError> {
+        if op.guarded {
+            // The hit path: one load, zero while the breaker is closed and nothing waits.
+            let gate = self.breaker.gate();
+            if gate != 0 {
+                self.admit(op, gate)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the breaker is closed and no deletion waits: only then may the first tier
+    /// serve or keep values.
+    pub(super) fn all_clear(&self) -> bool {
+        self.breaker.gate() == 0
     }
 
     /// The slow path of the gate: the breaker is open, or deletions wait (then deletions
@@ -380,7 +457,12 @@ impl Connection {
             }
         };
         match tokio::time::timeout(self.op_timeout, attempts).await {
-            Ok(Ok(value)) => Ok(value),
+            Ok(Ok(value)) => {
+                if let Some(tier) = &self.tier {
+                    tier.replied();
+                }
+                Ok(value)
+            }
             Ok(Err(source)) => Err(op.redis_error(source)),
             Err(_) => Err(op.timed_out(self.op_timeout)),
         }

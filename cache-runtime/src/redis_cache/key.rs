@@ -11,6 +11,13 @@ pub(super) struct PrefixedKey<'a> {
     pub(super) key: &'a str,
 }
 
+impl PrefixedKey<'_> {
+    /// The whole key, owned.
+    pub(super) fn to_vec(self) -> Vec<u8> {
+        [self.prefix.as_bytes(), self.key.as_bytes()].concat()
+    }
+}
+
 impl ToRedisArgs for PrefixedKey<'_> {
     fn write_redis_args<W>(&self, out: &mut W)
     where

@@ -220,6 +220,7 @@ impl RedisCache {
         value: &str,
         ttl: Option<Duration>,
     ) -> Result<bool, CacheError> {
+        let _changing = self.changing(Some(key));
         // Not resent: the first may have stored, and the second would then answer "no
         // marker", reporting a stored value as not stored.
         let op = Op::on_key("EVALSHA store-if-leased", ErrorCode::Set, key)

@@ -29,6 +29,8 @@ use redis::{AsyncConnectionConfig, ConnectionAddr, RedisError};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::runtime::Handle;
 
+use super::tier::Tier;
+
 /// What the socket of one connection has seen.
 #[derive(Default)]
 pub(super) struct Wire {
@@ -36,6 +38,8 @@ pub(super) struct Wire {
     written: AtomicU64,
     /// The same socket (a duplicate descriptor), to ask it whether the server closed it.
     probe: Option<socket2::Socket>,
+    /// The first tier, whose invalidations this socket carries: cleared when it dies.
+    tier: Option<Arc<Tier>>,
 }
 
 impl Wire {
@@ -49,7 +53,13 @@ impl Wire {
     }
 
     fn die(&self) {
-        self.dead.store(true, Ordering::Release);
+        // Clears the first tier the moment the socket's end is seen, from the task that
+        // saw it: before anything is served that a missed push should have dropped.
+        if !self.dead.swap(true, Ordering::AcqRel)
+            && let Some(tier) = &self.tier
+        {
+            tier.clear();
+        }
     }
 
     /// Whether the server has closed the socket, asked of the socket itself (a non-blocking
@@ -133,6 +143,40 @@ pub(super) async fn open(
     config: &AsyncConnectionConfig,
     connect_timeout: Duration,
     id: u64,
+    tier: Option<Arc<Tier>>,
+) -> Result<Link, RedisError> {
+    let link = connect(client, config, connect_timeout, id, tier.clone()).await?;
+    if let Some(tier) = tier {
+        track(&link, &tier, connect_timeout).await?;
+    }
+    Ok(link)
+}
+
+/// Asks the server to track the keys this connection reads, and to push their
+/// invalidations on it (RESP3: the handshake said `HELLO 3`).
+async fn track(link: &Link, tier: &Tier, connect_timeout: Duration) -> Result<(), RedisError> {
+    let mut connection = link.connection.clone();
+    let mut command = redis::cmd("CLIENT");
+    command.arg("TRACKING").arg("ON");
+    let tracking = command.query_async::<()>(&mut connection);
+    match within(connect_timeout, tracking).await? {
+        Ok(()) => Ok(()),
+        Err(error) if super::op::is_connection_trouble(&error) || error.is_timeout() => Err(error),
+        // Refused for good (an ACL without `CLIENT`, a server without tracking): the cache
+        // works on without its first tier rather than not at all.
+        Err(error) => {
+            tier.disable(&error);
+            Ok(())
+        }
+    }
+}
+
+async fn connect(
+    client: &redis::Client,
+    config: &AsyncConnectionConfig,
+    connect_timeout: Duration,
+    id: u64,
+    tier: Option<Arc<Tier>>,
 ) -> Result<Link, RedisError> {
     let info = client.get_connection_info();
     let stream = match info.addr() {
@@ -163,6 +207,7 @@ pub(super) async fn open(
     // Without a duplicate descriptor (out of descriptors), the peek is skipped.
     let wire = Arc::new(Wire {
         probe: stream.duplicate().ok(),
+        tier,
         ..Wire::default()
     });
     let counted = Counted {

@@ -19,6 +19,7 @@
 mod background;
 mod breaker;
 mod builder;
+mod coalesce;
 mod connection;
 mod key;
 mod lease;

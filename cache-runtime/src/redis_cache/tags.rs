@@ -118,6 +118,8 @@ impl RedisCache {
         if tags.is_empty() {
             return Ok(0);
         }
+        // Which keys the tags hold only Redis knows.
+        let _changing = self.changing(None);
         let keys: Vec<Vec<u8>> = tags
             .iter()
             .map(|tag| TagKey::new(self.view.prefix(), tag).bytes())

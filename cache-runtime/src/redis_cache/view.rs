@@ -1,6 +1,7 @@
 //! The view of a Redis cache that callers hold (its prefix and key rendering) and its
 //! implementation of the port.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -173,7 +174,43 @@ impl RedisCache {
     /// What the first tier has done, if this cache has one (see
     /// [`RedisCacheBuilder::local_tier`]).
     pub fn local_tier_stats(&self) -> Option<super::LocalTierStats> {
-        None
+        self.connection.tier.as_ref().map(|tier| tier.stats())
+    }
+
+    /// This process is about to change `key` (`None`: keys it cannot name, by pattern, tag
+    /// or flush): the first tier drops it now, and again when the returned guard goes, once
+    /// the change was answered or given up. The second time covers a read through another
+    /// connection that raced the change, whose push may come after the change's reply.
+    pub(super) fn changing(&self, key: Option<&str>) -> Option<Changing<'_>> {
+        self.connection.tier.as_ref()?;
+        let changing = Changing {
+            connection: &self.connection,
+            key: key.map(|key| self.full_key(key)),
+        };
+        changing.forget();
+        Some(changing)
+    }
+}
+
+/// Drops a key (or everything) from the first tier when made and when dropped: see
+/// [`RedisCache::changing`].
+pub(super) struct Changing<'a> {
+    connection: &'a super::connection::Connection,
+    key: Option<Vec<u8>>,
+}
+
+impl Changing<'_> {
+    fn forget(&self) {
+        match &self.key {
+            Some(key) => self.connection.forget(key),
+            None => self.connection.clear_tier(),
+        }
+    }
+}
+
+impl Drop for Changing<'_> {
+    fn drop(&mut self) {
+        self.forget();
     }
 }
 
@@ -194,6 +231,10 @@ impl Outage for RedisCache {
         if !cause.is_unavailable() {
             return false;
         }
+        let _changing = self.changing(match invalidation {
+            Invalidation::Key(key) => Some(key),
+            Invalidation::Pattern(_) | Invalidation::Tag(_) => None,
+        });
         let deletion = match invalidation {
             Invalidation::Key(key) => {
                 if self.key(key).is_err() {
@@ -225,12 +266,32 @@ impl Cache for RedisCache {
 
     async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
         let op = Op::on_key("GET", ErrorCode::Get, key).in_view(self.view.prefix());
-        // Bytes first: redis-rs's own conversion error would quote the stored value.
-        let value = self
-            .connection
-            .query(op, redis::cmd("GET").arg(self.key(key)?))
-            .await?;
-        into_utf8(op, value)
+        let prefixed = self.key(key)?;
+        let Some(tier) = &self.connection.tier else {
+            let read = self.connection.read(op, prefixed, false).await?;
+            return into_utf8(op, read.value);
+        };
+        let full: Cow<'_, str> = match self.view.prefix() {
+            "" => Cow::Borrowed(key),
+            prefix => Cow::Owned([prefix, key].concat()),
+        };
+        // Only while the breaker is closed and no deletion waits: then the connections are
+        // known to answer, and no deletion that missed the server covers the key.
+        if self.connection.all_clear()
+            && let Some(value) = tier.get(&full)
+        {
+            return Ok(Some(String::from(&*value)));
+        }
+        let snapshot = tier.snapshot(full.as_bytes());
+        let read = self.connection.read(op, prefixed, true).await?;
+        // Markers are no values: they are never kept.
+        let value = into_utf8(op, read.value)?;
+        if let Some(value) = &value
+            && self.connection.all_clear()
+        {
+            tier.insert(snapshot, &full, value, read.pttl);
+        }
+        Ok(value)
     }
 
     async fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<(), CacheError> {
@@ -242,6 +303,7 @@ impl Cache for RedisCache {
             cmd.arg("PX")
                 .arg(expiry::write_millis(ttl, ErrorCode::Set, key)?);
         }
+        let _changing = self.changing(Some(key));
         self.connection.query(op, &cmd).await
     }
 
@@ -249,6 +311,7 @@ impl Cache for RedisCache {
         let op = Op::on_key("UNLINK", ErrorCode::Delete, key)
             .not_resent()
             .deletion();
+        let _changing = self.changing(Some(key));
         let removed: u64 = self
             .connection
             .query(op, redis::cmd("UNLINK").arg(self.key(key)?))
@@ -260,6 +323,7 @@ impl Cache for RedisCache {
     async fn delete_pattern(&self, pattern: &str) -> Result<u64, CacheError> {
         let op = Op::on_pattern("SCAN/UNLINK", ErrorCode::Delete, pattern).deletion();
         let full_pattern = self.view.full_pattern(pattern);
+        let _changing = self.changing(None);
         self.connection
             .scan_and_unlink(op, &full_pattern, true)
             .await
@@ -284,6 +348,7 @@ impl KeyValue for RedisCache {
         let millis = expiry::expire_millis(ttl, ErrorCode::Expire, key)?;
         let mut cmd = redis::cmd("PEXPIRE");
         cmd.arg(self.key(key)?).arg(millis);
+        let _changing = self.changing(Some(key));
         self.connection.query(op, &cmd).await
     }
 
@@ -293,6 +358,7 @@ impl KeyValue for RedisCache {
             .not_resent();
         let mut cmd = redis::cmd("INCRBY");
         cmd.arg(self.key(key)?).arg(amount);
+        let _changing = self.changing(Some(key));
         self.connection.query(op, &cmd).await
     }
 
@@ -302,6 +368,7 @@ impl KeyValue for RedisCache {
             .not_resent();
         let mut cmd = redis::cmd("DECRBY");
         cmd.arg(self.key(key)?).arg(amount);
+        let _changing = self.changing(Some(key));
         self.connection.query(op, &cmd).await
     }
 
@@ -316,6 +383,7 @@ impl KeyValue for RedisCache {
     }
 
     async fn flush(&self) -> Result<(), CacheError> {
+        let _changing = self.changing(None);
         if self.view.prefix().is_empty() {
             // ASYNC: the keys are gone at once for every client, but the server frees the
             // memory in the background instead of blocking for as long as that takes.
@@ -371,6 +439,10 @@ impl KeyValue for RedisCache {
         let Some(&(first_key, _)) = entries.first() else {
             return Ok(());
         };
+        let _changing: Vec<_> = entries
+            .iter()
+            .filter_map(|&(key, _)| self.changing(Some(key)))
+            .collect();
         match ttl {
             None => {
                 let op = Op::plain("MSET", ErrorCode::MultiSet);
