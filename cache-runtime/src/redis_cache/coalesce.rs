@@ -11,6 +11,7 @@
 //! it: each queued read waits for its reply under its own deadline, and a read given up
 //! simply drops its receiver.
 
+use std::ops::Deref;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use redis::Value;
@@ -66,9 +67,9 @@ impl Coalescer {
 
 /// A place on the wire: when it ends (the read returned, failed or was dropped), the reads
 /// queued meanwhile are sent.
-struct Turn<'a>(&'a Connection);
+struct Turn<C: Deref<Target = Connection>>(C);
 
-impl Drop for Turn<'_> {
+impl<C: Deref<Target = Connection>> Drop for Turn<C> {
     fn drop(&mut self) {
         self.0.turn_over();
     }
@@ -156,9 +157,12 @@ impl Connection {
             return;
         };
         let with_ttl = self.tier.is_some();
+        // Made before the task, so that a task dropped unpolled (its runtime is shutting
+        // down) still hands the wire on.
+        let turn = Turn(connection);
         self.spawn_here(async move {
-            let _turn = Turn(&connection);
-            connection.send_batch(batch, with_ttl).await;
+            turn.0.send_batch(batch, with_ttl).await;
+            drop(turn);
         });
     }
 

@@ -280,6 +280,9 @@ impl Cache for RedisCache {
         if self.connection.all_clear()
             && let Some(value) = tier.get(&full)
         {
+            // A hit touches nothing of Tokio's: without this, a task looping over hits
+            // would never yield, and starve the connection's reader on its thread.
+            tokio::task::coop::consume_budget().await;
             return Ok(Some(String::from(&*value)));
         }
         let snapshot = tier.snapshot(full.as_bytes());
