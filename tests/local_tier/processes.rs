@@ -62,7 +62,7 @@ async fn changes_in_another_process_are_seen_within_the_bound() {
             exited,
             STALENESS,
             &format!("{key} changed by another process"),
-            || async move { read(&reader, key).await.as_deref() == expected },
+            || async move { read(reader, key).await.as_deref() == expected },
         )
         .await;
         figures.record(took);
