@@ -3,9 +3,10 @@
 //!
 //! The cases in `keys`, `ttl`, `returns`, `condition`, `flight`, `invalidate`, `cache_put`,
 //! `methods`, `corrupt`, `leases`, `tags` and `stale_per_key` take a
-//! [`Backend`](support::backend::Backend) and run twice (the matrix of
-//! `tests/support/matrix.rs`), as `memory::case` on a `MemoryCache` and as `redis::case` on
-//! a `RedisCache` over a `redis-server` of their own;
+//! [`Backend`](support::backend::Backend) and run three times (the matrix of
+//! `tests/support/matrix.rs`), as `memory::case` on a `MemoryCache`, as `redis::case` on
+//! a `RedisCache` over a `redis-server` of their own, and as `redis_tiered::case` on the same
+//! with its first tier on;
 //! what lands in the store is read behind the library's back (a raw `GET`/`PTTL` on Redis).
 //! `caches` and `stats` run on memory only, `failopen` on Redis only.
 //!

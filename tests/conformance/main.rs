@@ -1,8 +1,9 @@
 //! One conformance suite for every adapter: the suite that `cache_aside::conformance`
 //! exports, run case by case against `MemoryCache` and against `RedisCache` on a real
-//! `redis-server`, so the two cannot drift apart (and the exported suite stays the one the
-//! crate's own adapters pass). A failing test is named `memory::<topic>::<case>` or
-//! `redis::<topic>::<case>`, after the case function in `cache_aside::conformance`.
+//! `redis-server`, without and with its first tier, so they cannot drift apart (and the
+//! exported suite stays the one the crate's own adapters pass). A failing test is named
+//! `memory::<topic>::<case>`, `redis::<topic>::<case>` or `redis_tiered::<topic>::<case>`,
+//! after the case function in `cache_aside::conformance`.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -27,9 +28,9 @@ mod settings {
 
 /// Makes, for every listed case of the exported suite, a `case(backend)` in `mod $topic`
 /// that hands the backend's adapter (a fresh one, on a server of its own for Redis) to
-/// `cache_aside::conformance::$topic::$case`, and instantiates it on both backends with the
-/// matrix of `tests/support/matrix.rs`, as `memory::$topic::$case` and
-/// `redis::$topic::$case`.
+/// `cache_aside::conformance::$topic::$case`, and instantiates it on every backend with the
+/// matrix of `tests/support/matrix.rs`, as `memory::$topic::$case`, `redis::$topic::$case`
+/// and `redis_tiered::$topic::$case`.
 macro_rules! every_case {
     ($($topic:ident ($settings:ident): [$($case:ident),* $(,)?]),* $(,)?) => {
         $(
@@ -181,11 +182,24 @@ mod groups {
     /// Every case on one server: the runner flushes before each case.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn redis_passes_every_group_on_one_server() {
-        let backend = Backend::redis();
+        every_group_on_one_server(Backend::redis(), Backend::redis_with(settings::limited())).await;
+    }
+
+    /// The same with the first tier on: one cache keeps every case's reads in memory, so an
+    /// entry that outlives its key's change, flush or expiry in Redis fails a case.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redis_with_a_first_tier_passes_every_group_on_one_server() {
+        every_group_on_one_server(
+            Backend::redis_tiered(),
+            Backend::redis_tiered_with(settings::limited()),
+        )
+        .await;
+    }
+
+    async fn every_group_on_one_server(backend: Backend, limited: Backend) {
         let cache = &redis_cache(&backend);
         conformance::run_all(|| async { cache.clone() }).await;
         conformance::prefixes(|| async { cache.clone() }).await;
-        let limited = Backend::redis_with(settings::limited());
         let limited = &redis_cache(&limited);
         conformance::limits(|_| async { limited.clone() }).await;
     }

@@ -239,6 +239,7 @@ async fn both(b: &Backend, kind: Kind) {
     let backend = match b.kind() {
         BackendKind::Memory => "memory",
         BackendKind::Redis => "redis",
+        BackendKind::RedisTiered => "redis with a first tier",
     };
     println!(
         "history backend={backend} invalidation={kind:?}: stale rows with leases \

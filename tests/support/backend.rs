@@ -1,10 +1,10 @@
 //! The stores under test, behind one face: a `MemoryCache`, or a `RedisCache` on a
-//! `redis-server` of its own ([`RedisServer`]), plus the views the suites need: a second
-//! handle that shares no in-process state ([`Backend::twin`]), a raw look at what the store
-//! holds ([`Backend::raw`], [`Backend::stored`], [`Backend::pttl`]) and a write behind the
-//! library's back ([`Backend::seed`]).
+//! `redis-server` of its own ([`RedisServer`]) without or with its first tier, plus the views
+//! the suites need: a second handle that shares no in-process state ([`Backend::twin`]), a raw
+//! look at what the store holds ([`Backend::raw`], [`Backend::stored`], [`Backend::pttl`]) and
+//! a write behind the library's back ([`Backend::seed`]).
 //!
-//! A case that runs on both stores is an `async fn case(backend: Backend)`; the
+//! A case that runs on every store is an `async fn case(backend: Backend)`; the
 //! [`matrix!`](crate::support::matrix::matrix) macro instantiates it once per backend.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,6 +24,13 @@ static NAMESPACES: AtomicU64 = AtomicU64::new(0);
 /// speed, on a loaded 2-core machine; a timeout would make a call fail open and hide what is
 /// under test.
 pub const OP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The first tier of a [`Kind::RedisTiered`] backend holds this many entries: room for every
+/// key a case uses.
+pub const TIER_ENTRIES: u64 = 10_000;
+/// ... for this long at most: far longer than any case, so that an entry the tier should have
+/// dropped is still there to be served (and seen) when the case reads it.
+pub const TIER_MAX_TTL: Duration = Duration::from_secs(600);
 
 /// How a backend's cache is built; the same settings apply to either store (the breaker's
 /// `failure_threshold` only to Redis, which has a breaker).
@@ -91,7 +98,7 @@ impl Settings {
         builder.build()
     }
 
-    fn redis(self, server: &RedisServer) -> RedisCache {
+    fn redis(self, server: &RedisServer, tier: Tier) -> RedisCache {
         let mut builder: RedisCacheBuilder =
             RedisCache::builder(server.url()).op_timeout(OP_TIMEOUT);
         if let Some(prefix) = self.prefix {
@@ -106,7 +113,17 @@ impl Settings {
         if let Some(failures) = self.failure_threshold {
             builder = builder.failure_threshold(failures);
         }
-        builder.build().expect("the harness URL is valid")
+        if tier == Tier::On {
+            builder = builder.local_tier(TIER_ENTRIES, TIER_MAX_TTL);
+        }
+        let cache = builder.build().expect("the harness URL is valid");
+        // A tiered case on a cache without a tier would pass without testing the tier.
+        assert_eq!(
+            cache.local_tier_stats().is_some(),
+            tier == Tier::On,
+            "a Redis backend with its first tier {tier:?}: local_tier_stats() disagrees"
+        );
+        cache
     }
 }
 
@@ -115,6 +132,16 @@ impl Settings {
 pub enum Kind {
     Memory,
     Redis,
+    /// A `RedisCache` with its first tier on ([`TIER_ENTRIES`], [`TIER_MAX_TTL`]), its twin
+    /// too: what two processes that both keep hot keys in memory would be.
+    RedisTiered,
+}
+
+/// Whether a Redis backend's caches keep a first tier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tier {
+    Off,
+    On,
 }
 
 /// The adapter itself, for what takes a concrete type (the exported conformance suite).
@@ -131,8 +158,9 @@ pub struct Backend {
     /// A second handle onto the same store with an identity of its own, so it shares no
     /// in-process single flight with `cache`: what another process's handle would be.
     pub twin: SharedCache,
-    /// A prefix unique to this backend, for the keys of its test: `m3`, `r7`.
+    /// A prefix unique to this backend, for the keys of its test: `m3`, `r7`, `t9`.
     pub ns: String,
+    kind: Kind,
     adapter: Adapter,
     redis: Option<(RedisServer, Raw)>,
 }
@@ -146,10 +174,15 @@ impl Backend {
         Backend::redis_with(Settings::DEFAULT)
     }
 
+    pub fn redis_tiered() -> Backend {
+        Backend::redis_tiered_with(Settings::DEFAULT)
+    }
+
     pub fn new(kind: Kind, settings: Settings) -> Backend {
         match kind {
             Kind::Memory => Backend::memory_with(settings),
             Kind::Redis => Backend::redis_with(settings),
+            Kind::RedisTiered => Backend::redis_tiered_with(settings),
         }
     }
 
@@ -160,29 +193,40 @@ impl Backend {
             twin: SharedCache::new(cache.with_prefix("")),
             cache: SharedCache::new(cache.clone()),
             ns: namespace("m"),
+            kind: Kind::Memory,
             adapter: Adapter::Memory(cache),
             redis: None,
         }
     }
 
     pub fn redis_with(settings: Settings) -> Backend {
+        Backend::on_redis(settings, Tier::Off)
+    }
+
+    pub fn redis_tiered_with(settings: Settings) -> Backend {
+        Backend::on_redis(settings, Tier::On)
+    }
+
+    fn on_redis(settings: Settings, tier: Tier) -> Backend {
         let server = RedisServer::start();
-        let cache = settings.redis(&server);
+        let cache = settings.redis(&server, tier);
         let raw = Raw::new(&server);
+        let (kind, ns) = match tier {
+            Tier::Off => (Kind::Redis, "r"),
+            Tier::On => (Kind::RedisTiered, "t"),
+        };
         Backend {
             cache: SharedCache::new(cache.clone()),
-            twin: SharedCache::new(settings.redis(&server)),
-            ns: namespace("r"),
+            twin: SharedCache::new(settings.redis(&server, tier)),
+            ns: namespace(ns),
+            kind,
             adapter: Adapter::Redis(cache),
             redis: Some((server, raw)),
         }
     }
 
     pub fn kind(&self) -> Kind {
-        match self.adapter {
-            Adapter::Memory(_) => Kind::Memory,
-            Adapter::Redis(_) => Kind::Redis,
-        }
+        self.kind
     }
 
     /// The adapter behind [`Backend::cache`].

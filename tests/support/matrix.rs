@@ -1,6 +1,7 @@
 //! The backend matrix: one list of cases, each an `async fn case(backend: Backend)` in a
 //! module at the test binary's root, instantiated once per backend as `memory::case` on a
-//! `MemoryCache` and `redis::case` on a `RedisCache` over a `redis-server` of its own.
+//! `MemoryCache`, `redis::case` on a `RedisCache` over a `redis-server` of its own, and
+//! `redis_tiered::case` on the same with its first tier on (`Kind::RedisTiered`).
 //!
 //! ```ignore
 //! matrix! {
@@ -26,6 +27,11 @@ macro_rules! matrix {
                 @cases Redis; $($module :: $case $(with $settings)?),*
             );
         }
+        mod redis_tiered {
+            $crate::support::matrix::matrix!(
+                @cases RedisTiered; $($module :: $case $(with $settings)?),*
+            );
+        }
     };
     ($($topic:ident { $($module:ident :: $case:ident $(with $settings:expr)?),* $(,)? })*) => {
         mod memory {
@@ -42,6 +48,15 @@ macro_rules! matrix {
                 mod $topic {
                     $crate::support::matrix::matrix!(
                         @cases Redis; $($module :: $case $(with $settings)?),*
+                    );
+                }
+            )*
+        }
+        mod redis_tiered {
+            $(
+                mod $topic {
+                    $crate::support::matrix::matrix!(
+                        @cases RedisTiered; $($module :: $case $(with $settings)?),*
                     );
                 }
             )*
@@ -63,10 +78,11 @@ macro_rules! matrix {
 pub(crate) use matrix;
 
 /// Cases whose annotated functions exist once per backend, so that what is per function and
-/// process (single flight's `Site`, `stats_for` counters) is not shared by the two backends'
-/// copies of a test, which run at once: the calling module holds `mod memory` and
-/// `mod redis` (usually made by a macro of its own), each with every listed case, and this
-/// makes the `case(backend)` that [`matrix!`] instantiates pick the one for its backend.
+/// process (single flight's `Site`, `stats_for` counters) is not shared by the backends'
+/// copies of a test, which run at once: the calling module holds `mod memory`, `mod redis`
+/// and `mod redis_tiered` (usually made by a macro of its own), each with every listed case,
+/// and this makes the `case(backend)` that [`matrix!`] instantiates pick the one for its
+/// backend.
 #[allow(unused_macros)] // shared by several test binaries; not all of them use it
 macro_rules! by_backend {
     ($($case:ident),* $(,)?) => {
@@ -75,6 +91,9 @@ macro_rules! by_backend {
                 match backend.kind() {
                     $crate::support::backend::Kind::Memory => memory::$case(backend).await,
                     $crate::support::backend::Kind::Redis => redis::$case(backend).await,
+                    $crate::support::backend::Kind::RedisTiered => {
+                        redis_tiered::$case(backend).await
+                    }
                 }
             }
         )*
