@@ -45,7 +45,11 @@ struct State {
     queue: Vec<Waiter>,
 }
 
-type Reply = Result<Read, Arc<CacheError>>;
+/// A batch's answer to one read: `None` when `MGET` answered nil, which it does for a
+/// missing key and for a key of another type alike (where `GET` answers `WRONGTYPE`). The
+/// reader then asks alone, so that a batched read answers exactly as a lone one: a key
+/// holding a list is an error, which the miss path repairs. Only misses pay it.
+type Reply = Result<Option<Read>, Arc<CacheError>>;
 
 struct Waiter {
     key: Vec<u8>,
@@ -106,16 +110,23 @@ impl Connection {
             let _turn = Turn(self);
             return self.read_one(op, key, with_ttl).await;
         };
-        match tokio::time::timeout(self.op_timeout, waiting).await {
-            Ok(Ok(Ok(read))) => Ok(read),
-            Ok(Ok(Err(batch))) => Err(op
-                .error(batch.code(), batch.message().to_owned())
-                .with_source(batch)),
-            // The batch was dropped unsent: its runtime ended.
-            Ok(Err(_)) => Err(op.error(
-                ErrorCode::Connection,
-                format!("{} not sent: its batch was dropped", op.command),
-            )),
+        let answer = async {
+            match waiting.await {
+                Ok(Ok(Some(read))) => Ok(read),
+                Ok(Ok(None)) => self.read_one(op, key, with_ttl).await,
+                Ok(Err(batch)) => Err(op
+                    .error(batch.code(), batch.message().to_owned())
+                    .with_source(batch)),
+                // The batch was dropped unsent: its runtime ended.
+                Err(_) => Err(op.error(
+                    ErrorCode::Connection,
+                    format!("{} not sent: its batch was dropped", op.command),
+                )),
+            }
+        };
+        // One deadline for the wait, the batch and any read alone.
+        match tokio::time::timeout(self.op_timeout, answer).await {
+            Ok(answer) => answer,
             Err(_) => Err(op.timed_out(self.op_timeout)),
         }
     }
@@ -192,7 +203,7 @@ impl Connection {
         match reads {
             Ok(reads) => {
                 for (waiter, read) in batch.into_iter().zip(reads) {
-                    let _ = waiter.reply.send(Ok(read));
+                    let _ = waiter.reply.send(Ok(read.value.is_some().then_some(read)));
                 }
             }
             Err(error) => {
