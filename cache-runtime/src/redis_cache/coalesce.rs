@@ -1,17 +1,17 @@
 //! Reads in flight at once go out together: while a read is on the wire, the reads that
-//! arrive queue up, and when it ends they leave as one `MGET`.
+//! arrive queue up, and a drainer sends them as one `MGET`.
 //!
-//! Nothing waits on a timer: a read that finds the way clear is sent at once as a `GET`, so a
-//! lone call pays nothing. Under load the queue fills during each round trip, and one
-//! command replaces dozens, which is what lifts throughput past what one connection's
-//! per-command costs allow (in the server and in redis-rs alike).
+//! Nothing waits on a timer: a read that finds nothing on the wire is sent at once as a
+//! `GET`, so a lone call pays nothing. A read that finds one there queues, and a drainer (a
+//! task, one per connection at most) sends the queue as one `MGET` at once, then whatever
+//! queued meanwhile, until the queue is empty. Under load the queue fills during each round
+//! trip, and one command replaces dozens, which is what lifts throughput past what one
+//! connection's per-command costs allow (in the server and in redis-rs alike).
 //!
-//! The batch is sent by a task of its own, spawned by whichever read ends first, so a
-//! caller that is cancelled (or whose runtime ends) never strands the reads queued behind
-//! it: each queued read waits for its reply under its own deadline, and a read given up
-//! simply drops its receiver.
+//! The queue depends on no caller: the drainer is a task of its own, so a caller that is
+//! slow to poll, cancelled, or whose runtime ends never strands the reads queued behind it.
+//! Each queued read waits under its own deadline, and one given up drops its receiver.
 
-use std::ops::Deref;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use redis::Value;
@@ -35,13 +35,15 @@ pub(super) struct Read {
 /// The queue of reads waiting for the one in flight.
 pub(super) struct Coalescer {
     state: Mutex<State>,
-    /// How many reads or batches may be on the wire at once: one per connection.
+    /// How many lone reads, and how many drainers, may be on the wire at once: one per
+    /// connection.
     limit: usize,
 }
 
 #[derive(Default)]
 struct State {
-    in_flight: usize,
+    alone: usize,
+    drainers: usize,
     queue: Vec<Waiter>,
 }
 
@@ -69,13 +71,42 @@ impl Coalescer {
     }
 }
 
-/// A place on the wire: when it ends (the read returned, failed or was dropped), the reads
-/// queued meanwhile are sent.
-struct Turn<C: Deref<Target = Connection>>(C);
+/// A lone read on the wire, until it ends or is dropped.
+struct Alone<'a>(&'a Coalescer);
 
-impl<C: Deref<Target = Connection>> Drop for Turn<C> {
+impl Drop for Alone<'_> {
     fn drop(&mut self) {
-        self.0.turn_over();
+        self.0.state().alone -= 1;
+    }
+}
+
+/// A running drainer: if its task is dropped before the queue is empty (its runtime is
+/// shutting down), the reads still queued fail at once rather than at their deadlines.
+struct Draining {
+    connection: Arc<Connection>,
+    /// Whether it still counts among the drainers (`next_batch` gives the count up itself).
+    counted: bool,
+}
+
+impl Draining {
+    /// `next_batch` gave the count up under the lock, finding the queue empty.
+    fn settled(mut self) {
+        self.counted = false;
+    }
+}
+
+impl Drop for Draining {
+    fn drop(&mut self) {
+        if !self.counted {
+            return;
+        }
+        if let Some(coalescer) = &self.connection.coalescer {
+            let mut state = coalescer.state();
+            state.drainers -= 1;
+            if state.drainers == 0 {
+                state.queue.clear();
+            }
+        }
     }
 }
 
@@ -90,11 +121,11 @@ impl Connection {
         let Some(coalescer) = &self.coalescer else {
             return self.read_one(op, key, with_ttl).await;
         };
-        let waiting = {
+        let (waiting, drain) = {
             let mut state = coalescer.state();
-            if state.in_flight < coalescer.limit {
-                state.in_flight += 1;
-                None
+            if state.alone < coalescer.limit && state.drainers == 0 {
+                state.alone += 1;
+                (None, false)
             } else {
                 // A queued read goes out with no key of its own to admit: admit it here.
                 self.admit_op(op)?;
@@ -103,13 +134,20 @@ impl Connection {
                     key: key.to_vec(),
                     reply,
                 });
-                Some(waiting)
+                let drain = state.drainers < coalescer.limit;
+                if drain {
+                    state.drainers += 1;
+                }
+                (Some(waiting), drain)
             }
         };
         let Some(waiting) = waiting else {
-            let _turn = Turn(self);
+            let _alone = Alone(coalescer);
             return self.read_one(op, key, with_ttl).await;
         };
+        if drain {
+            self.start_drainer();
+        }
         let answer = async {
             match waiting.await {
                 Ok(Ok(Some(read))) => Ok(read),
@@ -131,6 +169,39 @@ impl Connection {
         }
     }
 
+    /// Spawns a drainer (counted already): it sends the queue, batch after batch, until it
+    /// finds it empty.
+    fn start_drainer(&self) {
+        let Some(connection) = self.me.upgrade() else {
+            // Only while the cache is being dropped: nothing is left to read for.
+            return;
+        };
+        // Made before the task, so that a task dropped unpolled still settles its count.
+        let draining = Draining {
+            connection,
+            counted: true,
+        };
+        self.spawn_here(async move {
+            let with_ttl = draining.connection.tier.is_some();
+            while let Some(batch) = draining.connection.next_batch() {
+                draining.connection.send_batch(batch, with_ttl).await;
+            }
+            draining.settled();
+        });
+    }
+
+    /// The oldest queued reads, up to a batch; `None` (and one drainer fewer) when none.
+    fn next_batch(&self) -> Option<Vec<Waiter>> {
+        let coalescer = self.coalescer.as_ref()?;
+        let mut state = coalescer.state();
+        if state.queue.is_empty() {
+            state.drainers -= 1;
+            return None;
+        }
+        let taken = state.queue.len().min(MAX_BATCH);
+        Some(state.queue.drain(..taken).collect())
+    }
+
     async fn read_one(
         &self,
         op: Op<'_>,
@@ -146,35 +217,6 @@ impl Connection {
         pipeline.cmd("GET").arg(key).cmd("PTTL").arg(key);
         let (value, pttl) = self.pipeline_query(op, &pipeline).await?;
         Ok(Read { value, pttl })
-    }
-
-    /// A read or batch ended: the next batch takes its place on the wire, if reads queued.
-    fn turn_over(&self) {
-        let Some(coalescer) = &self.coalescer else {
-            return;
-        };
-        let batch = {
-            let mut state = coalescer.state();
-            if state.queue.is_empty() {
-                state.in_flight -= 1;
-                return;
-            }
-            // The oldest first: they have waited longest on their deadlines.
-            let taken = state.queue.len().min(MAX_BATCH);
-            state.queue.drain(..taken).collect::<Vec<_>>()
-        };
-        let Some(connection) = self.me.upgrade() else {
-            // The cache is being dropped: the batch's readers see it dropped.
-            return;
-        };
-        let with_ttl = self.tier.is_some();
-        // Made before the task, so that a task dropped unpolled (its runtime is shutting
-        // down) still hands the wire on.
-        let turn = Turn(connection);
-        self.spawn_here(async move {
-            turn.0.send_batch(batch, with_ttl).await;
-            drop(turn);
-        });
     }
 
     /// One `MGET` (and a `PTTL` per key with a first tier) for the queued reads.
