@@ -99,6 +99,20 @@ impl Pair {
         }
     }
 
+    /// One instance that both reads and changes, over `connections` connections: its reads
+    /// of a key go through one connection and its change through another, whose push may
+    /// come after the change's reply.
+    fn alone(connections: usize) -> Pair {
+        let server = RedisServer::start();
+        let cache = tiered(server.url()).connections(connections).build().unwrap();
+        Pair {
+            reader: cache.clone(),
+            writer: cache,
+            raw: Raw::new(&server),
+            _server: server,
+        }
+    }
+
     /// Writes the old value of a round, so that `change` can change it.
     async fn prepare(&self, change: Change, round: u32) {
         match change {
@@ -223,4 +237,34 @@ async fn a_flushdb_by_a_plain_client_is_seen_for_every_key() {
     )
     .await;
     held(reader, key, NEW).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn this_processs_own_changes_are_seen_at_once() {
+    for connections in [1, 2] {
+        let pair = Pair::alone(connections);
+        for change in [
+            Change::Delete,
+            Change::Set,
+            Change::Pattern,
+            Change::Tags,
+            Change::TagsAttribute,
+        ] {
+            for round in 0..ROUNDS {
+                let key = &key(change, round);
+                pair.prepare(change, round).await;
+                // Held through both connections, so that whichever one the change goes
+                // through, the other one tracks the key too.
+                held(&pair.reader, key, OLD).await;
+                assert_eq!(read(&pair.reader, key).await.as_deref(), Some(OLD));
+                pair.change(change, round).await;
+                assert_eq!(
+                    read(&pair.reader, key).await.as_deref(),
+                    change.after(),
+                    "the first read after this process's own {change:?} of {key}, over \
+                     {connections} connections"
+                );
+            }
+        }
+    }
 }

@@ -224,6 +224,23 @@ impl Connection {
         }
     }
 
+    /// Runs `deletion` of `full_keys`, dropping them from the first tier before it is sent
+    /// and again once it is answered: a read through another connection may race it, and its
+    /// push come after the deletion's reply. (Dropped midway, the pushes drop them.)
+    pub(super) async fn forgetting<K: AsRef<[u8]>, T>(
+        &self,
+        full_keys: &[K],
+        deletion: impl Future<Output = T>,
+    ) -> T {
+        let Some(tier) = &self.tier else {
+            return deletion.await;
+        };
+        full_keys.iter().for_each(|key| tier.forget(key.as_ref()));
+        let result = deletion.await;
+        full_keys.iter().for_each(|key| tier.forget(key.as_ref()));
+        result
+    }
+
     /// Spawns `future` on the caller's runtime, where its work runs beside the calls and a
     /// reply costs no wake-up across threads; outside any runtime, on the cache's own.
     /// Whether it was spawned.
@@ -537,7 +554,10 @@ impl Connection {
             keys.retain(|key| deletes(key));
             if !keys.is_empty() {
                 let removed: u64 = self
-                    .query(op.not_resent(), redis::cmd("UNLINK").arg(&keys))
+                    .forgetting(
+                        &keys,
+                        self.query(op.not_resent(), redis::cmd("UNLINK").arg(&keys)),
+                    )
                     .await?;
                 deleted += removed;
             }

@@ -118,8 +118,6 @@ impl RedisCache {
         if tags.is_empty() {
             return Ok(0);
         }
-        // Which keys the tags hold only Redis knows.
-        let _changing = self.changing(None);
         let keys: Vec<Vec<u8>> = tags
             .iter()
             .map(|tag| TagKey::new(self.view.prefix(), tag).bytes())
@@ -169,7 +167,9 @@ impl Connection {
         .not_resent();
         let mut deleted = 0;
         for batch in members.chunks(self.scan_count) {
-            let removed: u64 = self.query(unlink, redis::cmd("UNLINK").arg(batch)).await?;
+            let removed: u64 = self
+                .forgetting(batch, self.query(unlink, redis::cmd("UNLINK").arg(batch)))
+                .await?;
             deleted += removed;
         }
         let mut forget = redis::pipe();

@@ -177,8 +177,7 @@ impl RedisCache {
         self.connection.tier.as_ref().map(|tier| tier.stats())
     }
 
-    /// This process is about to change `key` (`None`: keys it cannot name, by pattern, tag
-    /// or flush): the first tier drops it now, and again when the returned guard goes, once
+    /// This process is about to change `key` (`None`: every key, for a flush): the first tier drops it now, and again when the returned guard goes, once
     /// the change was answered or given up. The second time covers a read through another
     /// connection that raced the change, whose push may come after the change's reply.
     pub(super) fn changing(&self, key: Option<&str>) -> Option<Changing<'_>> {
@@ -231,10 +230,13 @@ impl Outage for RedisCache {
         if !cause.is_unavailable() {
             return false;
         }
-        let _changing = self.changing(match invalidation {
-            Invalidation::Key(key) => Some(key),
+        // A key is dropped from the first tier at once; the keys of a pattern or tag are
+        // dropped when the replay deletes them, and until then the waiting deletion keeps
+        // the tier from serving at all.
+        let _changing = match invalidation {
+            Invalidation::Key(key) => self.changing(Some(key)),
             Invalidation::Pattern(_) | Invalidation::Tag(_) => None,
-        });
+        };
         let deletion = match invalidation {
             Invalidation::Key(key) => {
                 if self.key(key).is_err() {
@@ -326,7 +328,6 @@ impl Cache for RedisCache {
     async fn delete_pattern(&self, pattern: &str) -> Result<u64, CacheError> {
         let op = Op::on_pattern("SCAN/UNLINK", ErrorCode::Delete, pattern).deletion();
         let full_pattern = self.view.full_pattern(pattern);
-        let _changing = self.changing(None);
         self.connection
             .scan_and_unlink(op, &full_pattern, true)
             .await
