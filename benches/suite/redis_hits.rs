@@ -1,0 +1,126 @@
+//! Section 1: hits on Redis through each layer, against redis-rs by hand, with 1, 64 and
+//! 256 tasks over 1,000 and 1,000,000 keys; each layer with coalescing on and off.
+
+use crate::Suite;
+use crate::contenders::{Build, RedisHit, raw_connection};
+use crate::measure::{Drive, Keys, Sample};
+use crate::rounds::Entry;
+use crate::settings::Section;
+use crate::table::{Goal, Row, Table, thousands};
+
+const KEY_COUNTS: [u64; 2] = [1_000, 1_000_000];
+const TASKS: [usize; 3] = [1, 64, 256];
+/// The contender the targets are about: the attribute with the library's defaults.
+const ATTRIBUTE: &str = "#[cached], coalescing on";
+
+pub fn run(suite: &Suite, table: &mut Table) {
+    let url = suite.server.url();
+    let on = Build::DEFAULT.redis_cache(&url);
+    let off = Build {
+        coalescing: false,
+        ..Build::DEFAULT
+    }
+    .redis_cache(&url);
+    let two = Build {
+        connections: 2,
+        ..Build::DEFAULT
+    }
+    .redis_cache(&url);
+    let (raw, second) = suite
+        .runtime
+        .block_on(async { (raw_connection(&url).await, raw_connection(&url).await) });
+    let contenders = [
+        (
+            "raw redis-rs GET + serde_json, one connection",
+            RedisHit::Raw(raw.clone()),
+        ),
+        (
+            "raw redis-rs, 2 connections in turn",
+            RedisHit::RawRoundRobin {
+                connections: vec![raw, second],
+                turn: 0,
+            },
+        ),
+        (
+            "RedisCache::get + serde_json, coalescing on",
+            RedisHit::Get(on.clone()),
+        ),
+        (
+            "RedisCache::get + serde_json, coalescing off",
+            RedisHit::Get(off.clone()),
+        ),
+        ("get_or_load, coalescing on", RedisHit::Helper(on.clone())),
+        ("get_or_load, coalescing off", RedisHit::Helper(off.clone())),
+        (ATTRIBUTE, RedisHit::Attribute(on)),
+        ("#[cached], coalescing off", RedisHit::Attribute(off)),
+        (
+            "#[cached], coalescing on, connections(2)",
+            RedisHit::Attribute(two),
+        ),
+    ];
+
+    for count in KEY_COUNTS {
+        suite.ensure_users(count);
+        let keys = Keys::Random { count };
+        for tasks in TASKS {
+            let drive = if tasks == 1 {
+                Drive::Latency
+            } else {
+                Drive::Throughput { tasks }
+            };
+            let entries = contenders
+                .iter()
+                // One task uses one connection at a time: more connections change nothing.
+                .filter(|(label, _)| tasks > 1 || !label.contains("connections"))
+                .map(|(label, contender)| {
+                    let keys = keys.clone();
+                    Entry::new(*label, move |window| {
+                        suite.measure(drive, contender, &keys, window, true)
+                    })
+                })
+                .collect();
+            let series = crate::rounds::alternate(&suite.settings, entries);
+            let scenario = format!(
+                "Redis hits, {tasks} task{}, {} keys",
+                if tasks == 1 { "" } else { "s" },
+                thousands(count as f64)
+            );
+            let goal = |label: &str| match (label, tasks) {
+                (ATTRIBUTE, 1) => Some(Goal::AtMost(1.1)),
+                (ATTRIBUTE, 64) => Some(Goal::AtLeast(2.0)),
+                _ => None,
+            };
+            let rows = if tasks == 1 {
+                Row::from_series(
+                    Section::RedisHits,
+                    &scenario,
+                    &series,
+                    |sample| sample.latency(0.5).as_secs_f64(),
+                    |series| {
+                        let median = series.spread(|sample| micros(sample, 0.5));
+                        let p99 = series.spread(|sample| micros(sample, 0.99));
+                        format!("{:.1} µs, p99 {:.1} µs", median.median, p99.median)
+                    },
+                    goal,
+                )
+            } else {
+                Row::from_series(
+                    Section::RedisHits,
+                    &scenario,
+                    &series,
+                    Sample::calls_per_second,
+                    |series| {
+                        let rate = series.spread(Sample::calls_per_second);
+                        format!("{} keys/s", thousands(rate.median))
+                    },
+                    goal,
+                )
+            };
+            table.rows.extend(rows);
+        }
+    }
+}
+
+fn micros(sample: &Sample, fraction: f64) -> f64 {
+    sample.latency(fraction).as_secs_f64() * 1e6
+}
