@@ -56,11 +56,15 @@ use std::time::{Duration, Instant};
 
 use commands::Commands;
 use measure::{Drive, Hit, Keys, Sample};
+use rounds::{Entry, Series};
 use settings::{Section, Settings};
 use table::Table;
 
 #[global_allocator]
 static ALLOCATOR: allocations::Counting = allocations::Counting;
+
+/// What a section is: it measures, then adds its rows to the table.
+type SectionRun = fn(&Suite, &mut Table);
 
 /// Users every section reads (the hot keys); section 1 adds up to a million.
 const HOT_USERS: u64 = 1_000;
@@ -78,20 +82,35 @@ struct Suite {
 }
 
 impl Suite {
-    /// One phase of `contender` (see `measure::phase`), and what the server ran meanwhile
-    /// if `commands` is set.
+    /// Runs `contenders` (label, contender, the ids it asks for; the first is the baseline)
+    /// in alternating rounds, driven as `drive` says.
+    fn alternate<'a, C: Hit>(
+        &'a self,
+        drive: Drive,
+        contenders: impl IntoIterator<Item = (&'a str, &'a C, Keys)>,
+    ) -> Vec<Series> {
+        let entries = contenders
+            .into_iter()
+            .map(|(label, contender, keys)| {
+                Entry::new(label, move |window| {
+                    self.measure(drive, contender, &keys, window)
+                })
+            })
+            .collect();
+        rounds::alternate(&self.settings, entries)
+    }
+
+    /// One phase of `contender` (see `measure::phase`), and what the server ran meanwhile.
     fn measure<C: Hit>(
         &self,
         drive: Drive,
         contender: &C,
         keys: &Keys,
         window: Duration,
-        commands: bool,
     ) -> Sample {
-        let before = commands.then(|| Commands::read(&mut self.inspect.borrow_mut()));
+        let before = Commands::read(&mut self.inspect.borrow_mut());
         let mut sample = measure::phase(&self.runtime, drive, contender, keys, window);
-        sample.commands =
-            before.map(|before| Commands::read(&mut self.inspect.borrow_mut()).since(&before));
+        sample.commands = Some(Commands::read(&mut self.inspect.borrow_mut()).since(&before));
         sample
     }
 
@@ -102,10 +121,11 @@ impl Suite {
             return;
         }
         eprintln!("suite: writing users {have}..{count} into Redis");
-        let took = fixture::fill(&mut self.inspect.borrow_mut(), have..count);
+        let took = fixture::fill(&mut self.inspect.borrow_mut(), have..count, HOT_USERS);
         self.users.set(count);
         self.note(format!(
-            "Filled users {}..{} ({} keys) in {:.1} s with pipelined `SET ... EX`.",
+            "Filled users {}..{} ({} keys) in {:.1} s (pipelined; `SET ... EX` below {HOT_USERS}, \
+             `MSET` above).",
             have,
             count,
             table::thousands((count - have) as f64),
@@ -130,6 +150,7 @@ fn main() {
         return;
     }
     let started = Instant::now();
+    let load_before = load_average();
     let settings = Settings::from_env();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -150,7 +171,7 @@ fn main() {
     suite.ensure_users(HOT_USERS);
 
     let mut table = Table::default();
-    let sections: [(Section, fn(&Suite, &mut Table)); 4] = [
+    let sections: [(Section, SectionRun); 4] = [
         (Section::RedisHits, redis_hits::run),
         (Section::InProcess, in_process::run),
         (Section::ColdMiss, cold_miss::run),
@@ -170,12 +191,26 @@ fn main() {
     table.notes.extend(suite.notes.take());
 
     println!();
-    println!("{}", header(&suite, started.elapsed()));
+    println!("{}", header(&suite, started.elapsed(), &load_before));
     println!();
     print!("{}", table.render());
 }
 
-fn header(suite: &Suite, took: Duration) -> String {
+/// The machine's load (`/proc/loadavg`: 1, 5 and 15 minutes), for the header: other
+/// processes move the absolute figures, which is why the table gives ratios.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+fn header(suite: &Suite, took: Duration, load_before: &str) -> String {
     let info: String = redis::cmd("INFO")
         .arg("server")
         .query(&mut *suite.inspect())
@@ -190,12 +225,14 @@ fn header(suite: &Suite, took: Duration) -> String {
     format!(
         "cache-aside benchmark suite{}: redis-server {version} on loopback, values of {} bytes \
          of JSON; {} rounds of {} ms per contender, alternating; a multi-thread Tokio runtime \
-         with 2 workers; {} logical CPUs; {:.0} s in all.",
+         with 2 workers; {} logical CPUs, load average {load_before} before and {} after; \
+         {:.0} s in all.",
         if settings.quick { " (SUITE_QUICK)" } else { "" },
         fixture::value_size(),
         settings.rounds,
         settings.window.as_millis(),
         std::thread::available_parallelism().map_or(0, usize::from),
+        load_average(),
         took.as_secs_f64()
     )
 }

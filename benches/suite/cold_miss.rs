@@ -13,7 +13,6 @@ use crate::Suite;
 use crate::contenders::{Build, raw_connection};
 use crate::fixture::{User, user};
 use crate::measure::{Drive, Hit, Keys, Sample};
-use crate::rounds::Entry;
 use crate::settings::Section;
 use crate::table::{Row, Table};
 
@@ -44,15 +43,13 @@ enum Miss {
 }
 
 impl Hit for Miss {
-    fn hit(&mut self, id: u64) -> impl Future<Output = ()> + Send {
-        async move {
-            let user = match self {
-                Miss::ByHand(connection) => by_hand(connection, id).await,
-                Miss::LeaseFloor(connection, store) => lease_floor(connection, store, id).await,
-                Miss::Attribute(cache) => cached_miss(cache, id).await.expect("a miss"),
-            };
-            black_box(user);
-        }
+    async fn hit(&mut self, id: u64) {
+        let user = match self {
+            Miss::ByHand(connection) => by_hand(connection, id).await,
+            Miss::LeaseFloor(connection, store) => lease_floor(connection, store, id).await,
+            Miss::Attribute(cache) => cached_miss(cache, id).await.expect("a miss"),
+        };
+        black_box(user);
     }
 }
 
@@ -107,11 +104,7 @@ async fn lease_floor(
 pub fn run(suite: &Suite, table: &mut Table) {
     let url = suite.server.url();
     let plain = Build::DEFAULT.redis_cache(&url);
-    let tier = Build {
-        local_tier: true,
-        ..Build::DEFAULT
-    }
-    .redis_cache(&url);
+    let tier = Build::LOCAL_TIER.redis_cache(&url);
     let connection = suite.runtime.block_on(raw_connection(&url));
     let store = Arc::new(redis::Script::new(STORE_IF_LEASED));
     let contenders = [
@@ -132,15 +125,12 @@ pub fn run(suite: &Suite, table: &mut Table) {
             Keys::fresh_from(TIER_IDS),
         ),
     ];
-    let entries = contenders
-        .iter()
-        .map(|(label, contender, keys)| {
-            Entry::new(*label, move |window| {
-                suite.measure(Drive::Latency, contender, keys, window, true)
-            })
-        })
-        .collect();
-    let series = crate::rounds::alternate(&suite.settings, entries);
+    let series = suite.alternate(
+        Drive::Latency,
+        contenders
+            .iter()
+            .map(|(label, contender, keys)| (*label, contender, keys.clone())),
+    );
     table.rows.extend(Row::from_series(
         Section::ColdMiss,
         "Cold miss, 1 task, fresh keys",

@@ -27,11 +27,23 @@ pub struct Build {
 }
 
 impl Build {
-    /// The defaults, which the lead may change: coalescing on, one connection, no tier.
+    /// The defaults: coalescing on, one connection, no tier.
     pub const DEFAULT: Build = Build {
         coalescing: true,
         connections: 1,
         local_tier: false,
+    };
+    pub const NO_COALESCING: Build = Build {
+        coalescing: false,
+        ..Build::DEFAULT
+    };
+    pub const TWO_CONNECTIONS: Build = Build {
+        connections: 2,
+        ..Build::DEFAULT
+    };
+    pub const LOCAL_TIER: Build = Build {
+        local_tier: true,
+        ..Build::DEFAULT
     };
 
     pub fn redis_cache(self, url: &str) -> RedisCache {
@@ -65,25 +77,23 @@ pub enum RedisHit {
 }
 
 impl Hit for RedisHit {
-    fn hit(&mut self, id: u64) -> impl Future<Output = ()> + Send {
-        async move {
-            let user: User = match self {
-                RedisHit::Raw(connection) => raw_get(connection, id).await,
-                RedisHit::RawRoundRobin { connections, turn } => {
-                    *turn = (*turn + 1) % connections.len();
-                    raw_get(&mut connections[*turn], id).await
-                }
-                RedisHit::Get(cache) => {
-                    let json = cache.get(&key(id)).await.expect("RedisCache::get");
-                    serde_json::from_str(&json.expect("a hit")).expect("a User")
-                }
-                RedisHit::Helper(cache) => get_or_load(cache, &key(id), TTL, never_called)
-                    .await
-                    .expect("a hit"),
-                RedisHit::Attribute(cache) => cached_on_redis(cache, id).await.expect("a hit"),
-            };
-            black_box(user);
-        }
+    async fn hit(&mut self, id: u64) {
+        let user: User = match self {
+            RedisHit::Raw(connection) => raw_get(connection, id).await,
+            RedisHit::RawRoundRobin { connections, turn } => {
+                *turn = (*turn + 1) % connections.len();
+                raw_get(&mut connections[*turn], id).await
+            }
+            RedisHit::Get(cache) => {
+                let json = cache.get(&key(id)).await.expect("RedisCache::get");
+                serde_json::from_str(&json.expect("a hit")).expect("a User")
+            }
+            RedisHit::Helper(cache) => get_or_load(cache, &key(id), TTL, never_called)
+                .await
+                .expect("a hit"),
+            RedisHit::Attribute(cache) => cached_on_redis(cache, id).await.expect("a hit"),
+        };
+        black_box(user);
     }
 }
 
@@ -118,19 +128,17 @@ pub enum LocalHit {
 }
 
 impl Hit for LocalHit {
-    fn hit(&mut self, id: u64) -> impl Future<Output = ()> + Send {
-        async move {
-            let user: User = match self {
-                LocalHit::Moka(cache) => cache.get(&key(id)).await.expect("a hit"),
-                LocalHit::MokaPrebuiltKeys(cache, keys) => {
-                    cache.get(&keys[id as usize]).await.expect("a hit")
-                }
-                LocalHit::Memory(cache) => cached_on_memory(cache, id).await.expect("a hit"),
-                LocalHit::Tier(cache) => cached_on_redis(cache, id).await.expect("a hit"),
-                LocalHit::RedisRsCache(connection) => raw_get(connection, id).await,
-            };
-            black_box(user);
-        }
+    async fn hit(&mut self, id: u64) {
+        let user: User = match self {
+            LocalHit::Moka(cache) => cache.get(&key(id)).await.expect("a hit"),
+            LocalHit::MokaPrebuiltKeys(cache, keys) => {
+                cache.get(&keys[id as usize]).await.expect("a hit")
+            }
+            LocalHit::Memory(cache) => cached_on_memory(cache, id).await.expect("a hit"),
+            LocalHit::Tier(cache) => cached_on_redis(cache, id).await.expect("a hit"),
+            LocalHit::RedisRsCache(connection) => raw_get(connection, id).await,
+        };
+        black_box(user);
     }
 }
 

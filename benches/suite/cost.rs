@@ -6,7 +6,7 @@ use crate::allocations;
 use crate::contenders::{Build, LocalHit, RedisHit, memory_with, moka_with, raw_connection};
 use crate::fixture::cached_on_redis;
 use crate::measure::{Drive, Keys, Sample};
-use crate::rounds::{Entry, Series};
+use crate::rounds::Series;
 use crate::settings::Section;
 use crate::table::{Row, Table, thousands};
 use crate::{HOT_USERS, Suite};
@@ -16,16 +16,8 @@ const REDIS_TASKS: usize = 64;
 pub fn run(suite: &Suite, table: &mut Table) {
     let url = suite.server.url();
     let on = Build::DEFAULT.redis_cache(&url);
-    let off = Build {
-        coalescing: false,
-        ..Build::DEFAULT
-    }
-    .redis_cache(&url);
-    let tier = Build {
-        local_tier: true,
-        ..Build::DEFAULT
-    }
-    .redis_cache(&url);
+    let off = Build::NO_COALESCING.redis_cache(&url);
+    let tier = Build::LOCAL_TIER.redis_cache(&url);
     let (raw, moka, memory) = suite.runtime.block_on(async {
         for id in 0..HOT_USERS {
             cached_on_redis(&tier, id).await.expect("a hit");
@@ -40,7 +32,6 @@ pub fn run(suite: &Suite, table: &mut Table) {
     let hot = Keys::Random { count: HOT_USERS };
 
     allocations::set_counting(true);
-    let drive = Drive::Throughput { tasks: REDIS_TASKS };
     let redis = [
         ("raw redis-rs GET + serde_json", RedisHit::Raw(raw)),
         ("#[cached] on Redis, coalescing on", RedisHit::Attribute(on)),
@@ -53,16 +44,12 @@ pub fn run(suite: &Suite, table: &mut Table) {
             RedisHit::Attribute(tier.clone()),
         ),
     ];
-    let entries = redis
-        .iter()
-        .map(|(label, contender)| {
-            let hot = hot.clone();
-            Entry::new(*label, move |window| {
-                suite.measure(drive, contender, &hot, window, false)
-            })
-        })
-        .collect();
-    let series = crate::rounds::alternate(&suite.settings, entries);
+    let series = suite.alternate(
+        Drive::Throughput { tasks: REDIS_TASKS },
+        redis
+            .iter()
+            .map(|(label, contender)| (*label, contender, hot.clone())),
+    );
     table.rows.extend(rows(
         &format!(
             "Client cost per hit, {REDIS_TASKS} tasks, {} keys",
@@ -79,16 +66,12 @@ pub fn run(suite: &Suite, table: &mut Table) {
             LocalHit::Tier(tier),
         ),
     ];
-    let entries = local
-        .iter()
-        .map(|(label, contender)| {
-            let hot = hot.clone();
-            Entry::new(*label, move |window| {
-                suite.measure(Drive::PerCall, contender, &hot, window, false)
-            })
-        })
-        .collect();
-    let series = crate::rounds::alternate(&suite.settings, entries);
+    let series = suite.alternate(
+        Drive::PerCall,
+        local
+            .iter()
+            .map(|(label, contender)| (*label, contender, hot.clone())),
+    );
     table.rows.extend(rows(
         &format!(
             "Client cost per hit, 1 task, {} hot keys",

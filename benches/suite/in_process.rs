@@ -7,7 +7,6 @@ use crate::contenders::{
 };
 use crate::fixture::cached_on_redis;
 use crate::measure::{Drive, Keys, Sample};
-use crate::rounds::Entry;
 use crate::settings::Section;
 use crate::table::{Goal, Row, Table, thousands};
 use crate::{HOT_USERS, Suite};
@@ -18,11 +17,7 @@ const REDIS_RS: &str = "redis-rs client-side cache (cache-aio, RESP3) GET + serd
 
 pub fn run(suite: &Suite, table: &mut Table) {
     let url = suite.server.url();
-    let tier = Build {
-        local_tier: true,
-        ..Build::DEFAULT
-    }
-    .redis_cache(&url);
+    let tier = Build::LOCAL_TIER.redis_cache(&url);
     let (moka, keys, memory, redis_rs) = suite.runtime.block_on(async {
         let (moka, keys) = moka_with(HOT_USERS).await;
         let memory = memory_with(HOT_USERS).await;
@@ -45,30 +40,24 @@ pub fn run(suite: &Suite, table: &mut Table) {
         (
             "bare moka::future::Cache get + clone, key formatted per call",
             LocalHit::Moka(moka.clone()),
-            false,
         ),
         (
             "bare moka get + clone, keys formatted beforehand",
             LocalHit::MokaPrebuiltKeys(moka, keys),
-            false,
         ),
-        (MEMORY, LocalHit::Memory(memory), false),
-        (TIER, LocalHit::Tier(tier.clone()), true),
+        (MEMORY, LocalHit::Memory(memory)),
+        (TIER, LocalHit::Tier(tier.clone())),
     ];
     if let Some(connection) = &redis_rs {
-        contenders.push((REDIS_RS, LocalHit::RedisRsCache(connection.clone()), true));
+        contenders.push((REDIS_RS, LocalHit::RedisRsCache(connection.clone())));
     }
     let hot = Keys::Random { count: HOT_USERS };
-    let entries = contenders
-        .iter()
-        .map(|(label, contender, on_redis)| {
-            let hot = hot.clone();
-            Entry::new(*label, move |window| {
-                suite.measure(Drive::PerCall, contender, &hot, window, *on_redis)
-            })
-        })
-        .collect();
-    let series = crate::rounds::alternate(&suite.settings, entries);
+    let series = suite.alternate(
+        Drive::PerCall,
+        contenders
+            .iter()
+            .map(|(label, contender)| (*label, contender, hot.clone())),
+    );
     table.rows.extend(Row::from_series(
         Section::InProcess,
         &format!(

@@ -4,7 +4,6 @@
 use crate::Suite;
 use crate::contenders::{Build, RedisHit, raw_connection};
 use crate::measure::{Drive, Keys, Sample};
-use crate::rounds::Entry;
 use crate::settings::Section;
 use crate::table::{Goal, Row, Table, thousands};
 
@@ -16,16 +15,8 @@ const ATTRIBUTE: &str = "#[cached], coalescing on";
 pub fn run(suite: &Suite, table: &mut Table) {
     let url = suite.server.url();
     let on = Build::DEFAULT.redis_cache(&url);
-    let off = Build {
-        coalescing: false,
-        ..Build::DEFAULT
-    }
-    .redis_cache(&url);
-    let two = Build {
-        connections: 2,
-        ..Build::DEFAULT
-    }
-    .redis_cache(&url);
+    let off = Build::NO_COALESCING.redis_cache(&url);
+    let two = Build::TWO_CONNECTIONS.redis_cache(&url);
     let (raw, second) = suite
         .runtime
         .block_on(async { (raw_connection(&url).await, raw_connection(&url).await) });
@@ -68,18 +59,14 @@ pub fn run(suite: &Suite, table: &mut Table) {
             } else {
                 Drive::Throughput { tasks }
             };
-            let entries = contenders
-                .iter()
-                // One task uses one connection at a time: more connections change nothing.
-                .filter(|(label, _)| tasks > 1 || !label.contains("connections"))
-                .map(|(label, contender)| {
-                    let keys = keys.clone();
-                    Entry::new(*label, move |window| {
-                        suite.measure(drive, contender, &keys, window, true)
-                    })
-                })
-                .collect();
-            let series = crate::rounds::alternate(&suite.settings, entries);
+            let series = suite.alternate(
+                drive,
+                contenders
+                    .iter()
+                    // One task uses one connection at a time: more connections change nothing.
+                    .filter(|(label, _)| tasks > 1 || !label.contains("connections"))
+                    .map(|(label, contender)| (*label, contender, keys.clone())),
+            );
             let scenario = format!(
                 "Redis hits, {tasks} task{}, {} keys",
                 if tasks == 1 { "" } else { "s" },

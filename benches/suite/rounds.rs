@@ -41,9 +41,16 @@ pub fn alternate(settings: &Settings, mut entries: Vec<Entry<'_>>) -> Vec<Series
             samples: Vec::with_capacity(settings.rounds),
         })
         .collect();
-    for _ in 0..settings.rounds {
-        for (entry, series) in entries.iter_mut().zip(&mut series) {
-            series.samples.push((entry.run)(settings.window));
+    for round in 0..settings.rounds {
+        // Every other round runs backwards, so that a load on the machine that grows or
+        // fades during a round does not always favour the same end of the list.
+        let mut order: Vec<usize> = (0..entries.len()).collect();
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for index in order {
+            let sample = (entries[index].run)(settings.window);
+            series[index].samples.push(sample);
         }
     }
     series
