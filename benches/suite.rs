@@ -1,7 +1,7 @@
 //! The benchmark suite of issue 11: one table of ratios, measured in one run.
 //!
-//!     cargo bench --bench suite                      # about three minutes
-//!     SUITE_QUICK=1 cargo bench --bench suite        # about one
+//!     cargo bench --bench suite                      # about two minutes
+//!     SUITE_QUICK=1 cargo bench --bench suite        # about 30 s
 //!     SUITE_SECTION=in-process cargo bench --bench suite
 //!
 //! It starts its own `redis-server` (a free port, never 6379, no persistence), fills it with

@@ -18,27 +18,28 @@ const TTL: Option<Duration> = Some(Duration::from_secs(3600));
 pub const TIER_ENTRIES: u64 = 10_000;
 pub const TIER_TTL: Duration = Duration::from_secs(60);
 
-/// How a `RedisCache` under test is built.
+/// How a `RedisCache` under test is built: the library's defaults but for what is set, so
+/// that the rows follow the defaults when they change.
 #[derive(Clone, Copy)]
 pub struct Build {
-    pub coalescing: bool,
-    pub connections: usize,
-    pub local_tier: bool,
+    coalescing: Option<bool>,
+    connections: Option<usize>,
+    local_tier: bool,
 }
 
 impl Build {
-    /// The defaults: coalescing on, one connection, no tier.
+    /// The defaults (coalescing on, `DEFAULT_CONNECTIONS`, no tier).
     pub const DEFAULT: Build = Build {
-        coalescing: true,
-        connections: 1,
+        coalescing: None,
+        connections: None,
         local_tier: false,
     };
     pub const NO_COALESCING: Build = Build {
-        coalescing: false,
+        coalescing: Some(false),
         ..Build::DEFAULT
     };
     pub const TWO_CONNECTIONS: Build = Build {
-        connections: 2,
+        connections: Some(2),
         ..Build::DEFAULT
     };
     pub const LOCAL_TIER: Build = Build {
@@ -47,10 +48,13 @@ impl Build {
     };
 
     pub fn redis_cache(self, url: &str) -> RedisCache {
-        let mut builder = RedisCache::builder(url)
-            .op_timeout(Duration::from_secs(5))
-            .coalescing(self.coalescing)
-            .connections(self.connections);
+        let mut builder = RedisCache::builder(url).op_timeout(Duration::from_secs(5));
+        if let Some(coalescing) = self.coalescing {
+            builder = builder.coalescing(coalescing);
+        }
+        if let Some(connections) = self.connections {
+            builder = builder.connections(connections);
+        }
         if self.local_tier {
             builder = builder.local_tier(TIER_ENTRIES, TIER_TTL);
         }

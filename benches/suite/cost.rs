@@ -34,7 +34,10 @@ pub fn run(suite: &Suite, table: &mut Table) {
     allocations::set_counting(true);
     let redis = [
         ("raw redis-rs GET + serde_json", RedisHit::Raw(raw)),
-        ("#[cached] on Redis, coalescing on", RedisHit::Attribute(on)),
+        (
+            "#[cached] on Redis, defaults (coalescing on)",
+            RedisHit::Attribute(on),
+        ),
         (
             "#[cached] on Redis, coalescing off",
             RedisHit::Attribute(off),

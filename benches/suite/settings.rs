@@ -1,7 +1,7 @@
 //! How long the suite runs and which sections it runs, from the environment.
 //!
-//! - `SUITE_QUICK=1`: 3 rounds of 100 ms per contender instead of 9 of 150 ms (about a
-//!   minute in all instead of about three). Many short rounds rather than a few long ones:
+//! - `SUITE_QUICK=1`: 3 rounds of 100 ms per contender instead of 9 of 150 ms (about 30 s
+//!   in all instead of about two minutes). Many short rounds rather than a few long ones:
 //!   each ratio is taken within a round, and on a shared machine the load changes within
 //!   seconds, so the median of many close pairs is steadier.
 //! - `SUITE_SECTION=2` (or `in-process`; several: `1,3`): only those sections.
