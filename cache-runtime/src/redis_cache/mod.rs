@@ -26,6 +26,7 @@ mod link;
 mod op;
 mod pending;
 mod recovery;
+mod script;
 mod tags;
 mod tier;
 mod view;
