@@ -34,6 +34,7 @@ mod semantics;
 support::matrix::matrix! {
     semantics::a_burst_gets_the_limit_and_no_more,
     semantics::the_window_slides,
+    semantics::a_large_limit_counts_like_a_small_one,
     semantics::keys_and_prefixes_are_apart,
     semantics::handles_share_one_window,
     semantics::a_changed_limit_takes_effect_at_once,

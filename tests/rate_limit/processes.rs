@@ -62,7 +62,7 @@ async fn child() {
     .await;
     let limiter = RateLimiter::new(cache, LIMIT, WINDOW);
     hammer::just_before_a_boundary(WINDOW).await;
-    let run = hammer::hammer(&[limiter.clone()], "rate:hammered", TASKS, RUN).await;
+    let run = hammer::hammer(std::slice::from_ref(&limiter), "rate:hammered", TASKS, RUN).await;
     let ended = hammer::now_us();
     let spans: Vec<String> = run
         .allowed

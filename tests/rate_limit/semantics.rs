@@ -103,6 +103,36 @@ pub async fn the_window_slides(backend: Backend) {
     );
 }
 
+/// A limit whose window holds thousands (on Redis, a ring too large to read whole) counts
+/// like a small one: a burst of 2,000 concurrent requests is allowed, and once they have
+/// left the window the next requests see it empty.
+pub async fn a_large_limit_counts_like_a_small_one(backend: Backend) {
+    const LIMIT: u64 = 2000;
+    let window = Duration::from_millis(300);
+    let limiter = RateLimiter::new(backend.cache.clone(), LIMIT, window);
+    let key = backend.key("large");
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let (limiter, key) = (limiter.clone(), key.clone());
+            tokio::spawn(async move {
+                let mut allowed = 0;
+                for _ in 0..LIMIT / 20 {
+                    allowed += u64::from(limiter.check(&key).await.allowed);
+                }
+                allowed
+            })
+        })
+        .collect();
+    let mut allowed = 0;
+    for task in tasks {
+        allowed += task.await.expect("a task panicked");
+    }
+    assert_eq!(allowed, LIMIT, "no more than the limit was asked for");
+    tokio::time::sleep(window).await;
+    assert_eq!(limiter.check(&key).await, RateDecision::allow(LIMIT - 1));
+    assert_eq!(limiter.check(&key).await, RateDecision::allow(LIMIT - 2));
+}
+
 /// Windows are per key, and per prefix: a view's keys are not the base cache's.
 pub async fn keys_and_prefixes_are_apart(backend: Backend) {
     let limiter = RateLimiter::new(backend.cache.clone(), 1, LONG);

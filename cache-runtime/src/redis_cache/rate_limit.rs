@@ -41,12 +41,22 @@ static CHECK: Lua = Lua::new(
     local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
     local since = now - tonumber(ARGV[2])
     local MAGIC = '\255rl1'
+    -- A ring of up to 1,023 slots is read whole, in this one call; a larger one a slot at a
+    -- time, so that a check never copies more than 8 KB.
+    local WHOLE = 8192
 
+    local raw = redis.call('GETRANGE', key, 0, WHOLE - 1)
+    local size = #raw
+    if size == WHOLE then
+        size = redis.call('STRLEN', key)
+        if size > WHOLE then
+            raw = nil
+        end
+    end
     local head, capacity = 0, 0
-    local size = redis.call('STRLEN', key)
     if size > 0 then
-        local header = redis.call('GETRANGE', key, 0, 7)
         capacity = (size - 8) / 8
+        local header = raw or redis.call('GETRANGE', key, 0, 7)
         if capacity < 1 or capacity % 1 ~= 0 or string.sub(header, 1, 4) ~= MAGIC then
             return redis.error_reply('NOTAWINDOW the key holds a value that is not a rate-limit window')
         end
@@ -56,22 +66,33 @@ static CHECK: Lua = Lua::new(
         end
     end
 
+    -- The time in `slot`. `raw` is the ring as read, or as last rewritten: the slots written
+    -- since are read only through the server.
     local function stamp(slot)
         local at = 8 + slot * 8
+        if raw then
+            return (struct.unpack('>d', raw, at + 1))
+        end
         return (struct.unpack('>d', redis.call('GETRANGE', key, at, at + 7)))
     end
 
     -- Rewrites the ring with `to` slots (more than it has), oldest first from slot 0: free
     -- slots, then the requests it holds.
     local function grow(to)
-        local raw = redis.call('GET', key)
+        local old = raw or redis.call('GET', key)
         local parts = {MAGIC, struct.pack('>I4', 0), string.rep('\0', 8 * (to - capacity))}
         for i = 0, capacity - 1 do
             local at = 9 + ((head + i) % capacity) * 8
-            parts[#parts + 1] = string.sub(raw, at, at + 7)
+            parts[#parts + 1] = string.sub(old, at, at + 7)
         end
-        redis.call('SET', key, table.concat(parts), 'KEEPTTL')
+        local ring = table.concat(parts)
+        redis.call('SET', key, ring, 'KEEPTTL')
         head, capacity = 0, to
+        if #ring <= WHOLE then
+            raw = ring
+        else
+            raw = nil
+        end
     end
 
     local remaining
@@ -89,12 +110,13 @@ static CHECK: Lua = Lua::new(
             end
             grow(math.min(limit, capacity * 2))
         end
-        -- The oldest has left the window (or is a free slot): this request takes its slot.
+        -- The oldest has left the window (or is a free slot): this request takes its slot,
+        -- which `raw` no longer shows; the bisection below never reads it.
         redis.call('SETRANGE', key, 8 + head * 8, struct.pack('>d', now))
         head = (head + 1) % capacity
         redis.call('SETRANGE', key, 4, struct.pack('>I4', head))
-        -- The first slot still in the window, by bisection from the oldest; the newest is
-        -- this request.
+        -- The first slot still in the window, by bisection from the oldest; the newest, at
+        -- `capacity - 1`, is this request.
         local low, high = 0, capacity - 1
         while low < high do
             local middle = math.floor((low + high) / 2)
