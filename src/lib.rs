@@ -76,9 +76,10 @@
 //! implement it: [`MemoryCache`], the embedded default that needs no server, and
 //! `RedisCache` (feature `redis`, on by default), the production store. Your own adapter
 //! plugs in by implementing the four required methods of [`Cache`]; [`KeyValue`] adds the
-//! Redis-like operations that application code uses. Leases and tags ([`Leases`]) and
-//! deletions kept through an outage ([`Outage`]) are capabilities an adapter opts into with
-//! [`Cache::leases`] and [`Cache::outage`], and a wrapper forwards in one line each.
+//! Redis-like operations that application code uses. Leases and tags ([`Leases`]),
+//! deletions kept through an outage ([`Outage`]) and rate limits ([`RateLimits`], for
+//! [`RateLimiter`]) are capabilities an adapter opts into with [`Cache::leases`],
+//! [`Cache::outage`] and [`Cache::rate_limits`], and a wrapper forwards in one line each.
 //! [`SharedCache`] holds any [`KeyValue`] cache behind one cheap `Clone` handle.
 //!
 //! # Failing open

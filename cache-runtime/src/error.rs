@@ -55,6 +55,9 @@ pub enum ErrorCode {
     ValueTooLarge,
     /// A key (with its prefix) was longer than the cache's `max_key_size`.
     KeyTooLarge,
+    /// A rate-limit check failed for another reason (for example the key holds a value
+    /// that is not a rate-limit window).
+    RateLimit,
 }
 
 impl ErrorCode {
@@ -79,6 +82,7 @@ impl ErrorCode {
             Self::CircuitOpen => "CACHE_CIRCUIT_OPEN",
             Self::ValueTooLarge => "CACHE_VALUE_TOO_LARGE",
             Self::KeyTooLarge => "CACHE_KEY_TOO_LARGE",
+            Self::RateLimit => "CACHE_RATE_LIMIT_ERROR",
         }
     }
 }

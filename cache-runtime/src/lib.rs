@@ -20,6 +20,7 @@ mod limits;
 mod memory;
 mod outage;
 mod port;
+mod rate_limit;
 #[cfg(feature = "redis")]
 mod redis_cache;
 mod shared;
@@ -35,6 +36,7 @@ pub use limits::{DEFAULT_MAX_KEY_SIZE, DEFAULT_MAX_VALUE_SIZE};
 pub use memory::{DEFAULT_MAX_CAPACITY, MemoryCache, MemoryCacheBuilder};
 pub use outage::{Invalidation, Outage};
 pub use port::{BoxFuture, Cache, KeyValue, StoreId};
+pub use rate_limit::{MAX_RATE_LIMIT, RateDecision, RateLimiter, RateLimiterStats, RateLimits};
 #[cfg(feature = "redis")]
 pub use redis_cache::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_CONNECTIONS, DEFAULT_COOL_DOWN, DEFAULT_FAILURE_THRESHOLD,

@@ -13,12 +13,15 @@ use crate::error::{CacheError, ErrorCode};
 use crate::lease::{LeaseToken, Leases};
 use crate::limits::Limits;
 use crate::port::{Cache, KeyValue, StoreId};
+use crate::rate_limit::RateLimits;
 use crate::view::View;
 use crate::{counter, expiry, glob};
 
 mod lease;
+mod rate_limit;
 mod tags;
 
+use rate_limit::Windows;
 use tags::{TagId, TagSets};
 
 /// How many entries a [`MemoryCache`] holds by default before it starts evicting.
@@ -32,7 +35,10 @@ pub const DEFAULT_MAX_CAPACITY: u64 = 100_000;
 /// - it is bounded ([`DEFAULT_MAX_CAPACITY`] entries unless configured), and once full it
 ///   evicts by `moka`'s TinyLFU policy, which may also decline to admit a rarely used entry;
 /// - `get_many` and `set_many` are a sequence of single-key operations, so a concurrent
-///   reader may see part of a `set_many`, where Redis's `MGET`/`MSET` are atomic.
+///   reader may see part of a `set_many`, where Redis's `MGET`/`MSET` are atomic;
+/// - rate-limit windows ([`RateLimiter`](crate::RateLimiter)) are kept apart from the entries,
+///   as many as the capacity again: `delete`, patterns and `flush` forget them as on Redis,
+///   but `get`, `exists` and `ttl` do not see them.
 ///
 /// Cloning is cheap and clones share the same entries. [`with_prefix`](Self::with_prefix)
 /// gives a view of the same entries confined to another namespace.
@@ -62,6 +68,8 @@ pub struct MemoryCache {
     store: Store<String, Entry>,
     /// The tags' records, shared by every view of the store.
     tags: Arc<TagSets>,
+    /// The rate-limit windows, apart from the entries; shared by every view of the store.
+    windows: Windows,
     view: View,
 }
 
@@ -173,6 +181,7 @@ impl MemoryCacheBuilder {
         MemoryCache {
             store,
             tags,
+            windows: Windows::new(self.max_capacity),
             view: View::new(&self.prefix, self.limits),
         }
     }
@@ -221,6 +230,7 @@ impl MemoryCache {
         MemoryCache {
             store: self.store.clone(),
             tags: Arc::clone(&self.tags),
+            windows: self.windows.clone(),
             view: self.view.narrowed(prefix),
         }
     }
@@ -320,6 +330,10 @@ impl Cache for MemoryCache {
         Some(self)
     }
 
+    fn rate_limits(&self) -> Option<&dyn RateLimits> {
+        Some(self)
+    }
+
     async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
         self.view.check_key(key)?;
         // A lease marker is not a value.
@@ -341,12 +355,17 @@ impl Cache for MemoryCache {
 
     async fn delete(&self, key: &str) -> Result<bool, CacheError> {
         self.view.check_key(key)?;
-        Ok(self.remove(&self.view.full_key(key)))
+        let full_key = self.view.full_key(key);
+        // A rate-limit window is a key too, as on Redis.
+        let window = self.windows.remove(&full_key);
+        Ok(self.remove(&full_key) || window)
     }
 
     async fn delete_pattern(&self, pattern: &str) -> Result<u64, CacheError> {
-        let matching = self.matching(&self.view.full_pattern(pattern));
-        Ok(matching.iter().filter(|key| self.remove(key)).count() as u64)
+        let full_pattern = self.view.full_pattern(pattern);
+        let matching = self.matching(&full_pattern);
+        let windows = self.windows.remove_matching(&full_pattern);
+        Ok(matching.iter().filter(|key| self.remove(key)).count() as u64 + windows)
     }
 }
 
@@ -410,10 +429,13 @@ impl KeyValue for MemoryCache {
             self.store.invalidate_all();
             // Entries leave their tags' records as moka removes them; the records go now.
             self.tags.clear();
+            self.windows.clear();
         } else {
-            for key in self.matching(&self.view.full_pattern("*")) {
+            let everything = self.view.full_pattern("*");
+            for key in self.matching(&everything) {
                 self.remove(&key);
             }
+            self.windows.remove_matching(&everything);
         }
         Ok(())
     }

@@ -1,6 +1,6 @@
 //! The port: what cache-aside needs from a store ([`Cache`]), the Redis-like operations that
 //! application code uses ([`KeyValue`]), and the capabilities an adapter opts into
-//! ([`Leases`](crate::Leases), [`Outage`](crate::Outage)).
+//! ([`Leases`](crate::Leases), [`Outage`](crate::Outage), [`RateLimits`](crate::RateLimits)).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -15,6 +15,7 @@ use crate::error::{CacheError, ErrorCode};
 use crate::health::Health;
 use crate::lease::Leases;
 use crate::outage::Outage;
+use crate::rate_limit::RateLimits;
 
 /// A boxed, `Send` future: what the object-safe capability traits return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -31,7 +32,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// `None` means "no expiry".
 ///
 /// # Capabilities
-/// Two guarantees need more than four operations, and an adapter opts into each by returning
+/// Some guarantees need more than four operations, and an adapter opts into each by returning
 /// an implementation from one method; a wrapper (a decorator that logs or counts) forwards
 /// each in one line, `fn leases(&self) -> Option<&dyn Leases> { self.inner.leases() }`:
 /// - [`leases`](Self::leases): leases and tags. Without them, `#[cached]` loads and stores
@@ -40,6 +41,9 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 ///   and `tags` are refused at invalidation.
 /// - [`outage`](Self::outage): deletions kept for replay while the store is out of reach,
 ///   and [`health`](Self::health). Without it, a deletion that fails is only logged.
+/// - [`rate_limits`](Self::rate_limits): sliding-window rate limits, checked atomically in
+///   the store, for [`RateLimiter`](crate::RateLimiter). Without it, a limiter allows every
+///   request (or refuses every one, if it fails closed) and logs that once.
 ///
 /// The Redis-like operations that application code uses (`exists`, `expire`, counters, `ttl`,
 /// `flush`, `ping`, `get_many`, `set_many`) are the [`KeyValue`] trait, which both adapters
@@ -143,6 +147,13 @@ pub trait Cache: Send + Sync {
     /// The outage capability, if this cache has one (see [`Outage`]). The default is `None`:
     /// a deletion that fails is logged and not replayed.
     fn outage(&self) -> Option<&dyn Outage> {
+        None
+    }
+
+    /// The rate-limit capability, if this cache has one (see [`RateLimits`]). The default is
+    /// `None`: a [`RateLimiter`](crate::RateLimiter) over this cache cannot count, and fails
+    /// open (or closed).
+    fn rate_limits(&self) -> Option<&dyn RateLimits> {
         None
     }
 

@@ -11,6 +11,7 @@ use crate::error::CacheError;
 use crate::lease::Leases;
 use crate::outage::Outage;
 use crate::port::{BoxFuture, Cache, KeyValue, StoreId};
+use crate::rate_limit::RateLimits;
 
 /// A cheap-`Clone` handle to any [`KeyValue`] cache: what application code holds when it
 /// should not know whether Redis, memory or your own adapter is behind it. [`global`](crate::global)
@@ -59,6 +60,7 @@ trait DynCache: Send + Sync {
     fn store_id(&self) -> StoreId;
     fn leases(&self) -> Option<&dyn Leases>;
     fn outage(&self) -> Option<&dyn Outage>;
+    fn rate_limits(&self) -> Option<&dyn RateLimits>;
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<String>, CacheError>>;
     fn set<'a>(
         &'a self,
@@ -98,6 +100,9 @@ impl<C: KeyValue> DynCache for C {
     }
     fn outage(&self) -> Option<&dyn Outage> {
         Cache::outage(self)
+    }
+    fn rate_limits(&self) -> Option<&dyn RateLimits> {
+        Cache::rate_limits(self)
     }
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<String>, CacheError>> {
         Box::pin(Cache::get(self, key))
@@ -207,6 +212,10 @@ macro_rules! forward_cache {
         fn outage(&self) -> Option<&dyn Outage> {
             let $this = self;
             $Trait::outage($target)
+        }
+        fn rate_limits(&self) -> Option<&dyn RateLimits> {
+            let $this = self;
+            $Trait::rate_limits($target)
         }
     };
 }

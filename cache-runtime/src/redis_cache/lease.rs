@@ -9,14 +9,13 @@
 //! conditional store. The scripts go as `EVAL` (the server caches them by their digest), so
 //! a flushed script cache costs no extra round trip.
 
-use std::error::Error as _;
-use std::sync::OnceLock;
 use std::time::Duration;
 
-use redis::{Cmd, FromRedisValue, RedisError, Script, Value};
+use redis::Value;
 
 use super::RedisCache;
 use super::op::Op;
+use super::script::{Lua, reply_code};
 use super::tags::{self, TagKey};
 use crate::error::{CacheError, ErrorCode};
 use crate::expiry;
@@ -48,26 +47,6 @@ static RELEASE: Lua = Lua::new(
     return 0
     ",
 );
-
-/// A script's text and its SHA-1 digest (computed once, by redis-rs).
-struct Lua {
-    body: &'static str,
-    digest: OnceLock<String>,
-}
-
-impl Lua {
-    const fn new(body: &'static str) -> Self {
-        Lua {
-            body,
-            digest: OnceLock::new(),
-        }
-    }
-
-    fn digest(&self) -> &str {
-        self.digest
-            .get_or_init(|| Script::new(self.body).get_hash().to_owned())
-    }
-}
 
 /// The first pause, and the longest, between two attempts to give a lease back while Redis
 /// is out of reach.
@@ -251,29 +230,6 @@ impl RedisCache {
         Ok(())
     }
 
-    /// Runs a one-key script as `EVALSHA`, and as `EVAL` when the server does not know it (a
-    /// fresh or restarted server, a `SCRIPT FLUSH`): one command as a rule, two after a flush.
-    /// `args` adds the key and the arguments.
-    async fn eval<T: FromRedisValue>(
-        &self,
-        op: Op<'_>,
-        script: &Lua,
-        args: impl Fn(&mut Cmd),
-    ) -> Result<T, CacheError> {
-        let mut cmd = redis::cmd("EVALSHA");
-        cmd.arg(script.digest()).arg(1);
-        args(&mut cmd);
-        match self.connection.query(op, &cmd).await {
-            Err(error) if reply_code(&error) == Some("NOSCRIPT") => {
-                let mut cmd = redis::cmd("EVAL");
-                cmd.arg(script.body).arg(1);
-                args(&mut cmd);
-                self.connection.query(op, &cmd).await
-            }
-            result => result,
-        }
-    }
-
     /// Gives `token`'s lease back on a task of the cache's own: the release deletes the key
     /// only if it still holds this lease's marker. While Redis is out of reach it tries
     /// again, with growing pauses, until the lease would have expired anyway (`lease`).
@@ -301,12 +257,4 @@ fn lease_of(held: Option<Vec<u8>>, token: &LeaseToken) -> Lease {
         Some(Lease::Loading(holder)) if holder == *token => Lease::Granted,
         Some(lease) => lease,
     }
-}
-
-/// The code of the error the server replied with (`NOSCRIPT`, `WRONGTYPE`...), if it did.
-fn reply_code(error: &CacheError) -> Option<&str> {
-    error
-        .source()
-        .and_then(|source| source.downcast_ref::<RedisError>())
-        .and_then(RedisError::code)
 }

@@ -3,7 +3,8 @@
 //!
 //! By job:
 //! - `view.rs`: the handle callers hold (its prefix, key rendering) and the port impl;
-//!   `lease.rs` and `tags.rs`: leases and tags on Redis.
+//!   `lease.rs` and `tags.rs`: leases and tags on Redis; `rate_limit.rs`: rate-limit
+//!   windows; `script.rs`: the one-key scripts they run, sent by digest.
 //! - `connection.rs`: what every view shares, and the transport: the connection slot, the
 //!   breaker's gate, the deadline, resending, queries, pipelines, scripts and scans.
 //! - `link.rs`: one connection and what its socket has seen (dead? written since?), which
@@ -26,7 +27,9 @@ mod lease;
 mod link;
 mod op;
 mod pending;
+mod rate_limit;
 mod recovery;
+mod script;
 mod tags;
 mod tier;
 mod view;

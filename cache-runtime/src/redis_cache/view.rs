@@ -19,6 +19,7 @@ use crate::lease::{LeaseToken, Leases};
 use crate::limits::Limits;
 use crate::outage::{Invalidation, Outage};
 use crate::port::{Cache, KeyValue, StoreId};
+use crate::rate_limit::RateLimits;
 use crate::view::View;
 
 /// A cache in Redis: the production adapter.
@@ -263,6 +264,10 @@ impl Cache for RedisCache {
     }
 
     fn outage(&self) -> Option<&dyn Outage> {
+        Some(self)
+    }
+
+    fn rate_limits(&self) -> Option<&dyn RateLimits> {
         Some(self)
     }
 
