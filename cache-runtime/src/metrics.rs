@@ -199,14 +199,35 @@ fn describe_once() {
     DESCRIBED.call_once(|| {
         let counters = [
             (names::HITS, "#[cached] calls answered from the cache"),
-            (names::MISSES, "#[cached] calls that found nothing usable in the cache"),
+            (
+                names::MISSES,
+                "#[cached] calls that found nothing usable in the cache",
+            ),
             (names::LOADS, "runs of an annotated function's body"),
-            (names::COALESCED, "missing #[cached] calls answered by another call's load"),
-            (names::ERRORS, "cache operations that failed; the calls went on without the cache"),
-            (names::INVALIDATIONS, "keys, patterns and tags deleted by #[invalidate]"),
-            (names::BYPASSED, "cache operations skipped because the circuit breaker was open"),
-            (names::OVERSIZED, "values not stored for being over max_value_size"),
-            (names::OVERTAKEN, "loaded values not stored because an invalidation overtook them"),
+            (
+                names::COALESCED,
+                "missing #[cached] calls answered by another call's load",
+            ),
+            (
+                names::ERRORS,
+                "cache operations that failed; the calls went on without the cache",
+            ),
+            (
+                names::INVALIDATIONS,
+                "keys, patterns and tags deleted by #[invalidate]",
+            ),
+            (
+                names::BYPASSED,
+                "cache operations skipped because the circuit breaker was open",
+            ),
+            (
+                names::OVERSIZED,
+                "values not stored for being over max_value_size",
+            ),
+            (
+                names::OVERTAKEN,
+                "loaded values not stored because an invalidation overtook them",
+            ),
         ];
         for (name, help) in counters {
             describe_counter!(name, Unit::Count, help);

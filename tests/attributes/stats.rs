@@ -294,7 +294,10 @@ async fn functions_without_a_receiver_are_told_apart_by_their_line() {
         .filter(|name| name.starts_with("attributes::stats::find"))
         .collect();
     assert_eq!(listed.len(), 2, "two rows: {listed:?}");
-    assert_eq!(listed[0], "attributes::stats::find", "the first called keeps it");
+    assert_eq!(
+        listed[0], "attributes::stats::find",
+        "the first called keeps it"
+    );
     let line = listed[1]
         .strip_prefix("attributes::stats::find@")
         .and_then(|line| line.parse::<u32>().ok());

@@ -55,14 +55,22 @@ fn stats_of_this_module() -> Vec<cache_aside::FunctionStats> {
 
 #[test]
 fn breaker_states_have_one_name_each() {
-    let states = [BreakerState::Closed, BreakerState::HalfOpen, BreakerState::Open];
+    let states = [
+        BreakerState::Closed,
+        BreakerState::HalfOpen,
+        BreakerState::Open,
+    ];
     let names: Vec<&str> = states.iter().map(|state| state.as_str()).collect();
     assert_eq!(names, ["closed", "half_open", "open"]);
     for state in states {
         assert_eq!(state.to_string(), state.as_str());
         assert_eq!(serde_json::to_value(state).unwrap(), state.as_str());
     }
-    assert_eq!(format!("[{:>6}]", BreakerState::Open), "[  open]", "it pads");
+    assert_eq!(
+        format!("[{:>6}]", BreakerState::Open),
+        "[  open]",
+        "it pads"
+    );
 }
 
 #[test]
@@ -95,7 +103,9 @@ async fn an_open_breaker_shows_in_health() {
     assert!(read.is_err());
     let health = cache.health();
     assert!(
-        health.to_string().starts_with("breaker open, 1 failures in a row, opened 1 times"),
+        health
+            .to_string()
+            .starts_with("breaker open, 1 failures in a row, opened 1 times"),
         "{health}"
     );
     assert_eq!(serde_json::to_value(&health).unwrap()["state"], "open");

@@ -29,11 +29,17 @@ async fn a_miss_then_a_hit() {
     let spans = capture.of("observe::spans::read");
     assert_eq!(spans.len(), 2, "{spans:?}");
     let (miss, hit) = (&spans[0], &spans[1]);
-    assert_eq!((miss["level"].as_str(), miss["outcome"].as_str()), ("DEBUG", "miss"));
+    assert_eq!(
+        (miss["level"].as_str(), miss["outcome"].as_str()),
+        ("DEBUG", "miss")
+    );
     let load: f64 = miss["load_seconds"].parse().unwrap();
     assert!((0.0..10.0).contains(&load), "{load}");
     assert_eq!(hit["outcome"], "hit");
-    assert!(!hit.contains_key("load_seconds"), "a hit loads nothing: {hit:?}");
+    assert!(
+        !hit.contains_key("load_seconds"),
+        "a hit loads nothing: {hit:?}"
+    );
     assert!(
         !miss.contains_key("key") && !hit.contains_key("key"),
         "keys only at trace: {spans:?}"
@@ -73,7 +79,10 @@ async fn a_call_that_joins_another_load_is_coalesced() {
     .await;
     assert_eq!((leader, waiter), (7, 7));
     let spans = capture.of("observe::spans::slow");
-    assert_eq!(capture.outcomes("observe::spans::slow"), ["coalesced", "miss"]);
+    assert_eq!(
+        capture.outcomes("observe::spans::slow"),
+        ["coalesced", "miss"]
+    );
     for span in spans {
         assert_eq!(
             span.contains_key("load_seconds"),

@@ -179,10 +179,8 @@ fn type_segment(type_name: &str) -> &str {
         .strip_prefix("mut ")
         .or_else(|| identifier.strip_prefix("dyn "))
         .unwrap_or(identifier);
-    let plain = !identifier.is_empty()
-        && identifier
-            .chars()
-            .all(|c| c.is_alphanumeric() || c == '_');
+    let plain =
+        !identifier.is_empty() && identifier.chars().all(|c| c.is_alphanumeric() || c == '_');
     if plain { identifier } else { type_name }
 }
 
