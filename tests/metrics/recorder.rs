@@ -46,27 +46,15 @@ fn handle<T: Default>(map: &Mutex<HashMap<String, Arc<T>>>, key: &Key) -> Arc<T>
 
 impl Recorder for Recording {
     fn describe_counter(&self, key: KeyName, unit: Option<Unit>, _: SharedString) {
-        self.0
-            .described
-            .lock()
-            .unwrap()
-            .insert(key.as_str().to_owned(), unit);
+        self.described(key, unit);
     }
 
     fn describe_gauge(&self, key: KeyName, unit: Option<Unit>, _: SharedString) {
-        self.0
-            .described
-            .lock()
-            .unwrap()
-            .insert(key.as_str().to_owned(), unit);
+        self.described(key, unit);
     }
 
     fn describe_histogram(&self, key: KeyName, unit: Option<Unit>, _: SharedString) {
-        self.0
-            .described
-            .lock()
-            .unwrap()
-            .insert(key.as_str().to_owned(), unit);
+        self.described(key, unit);
     }
 
     fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
@@ -83,6 +71,11 @@ impl Recorder for Recording {
 }
 
 impl Recording {
+    fn described(&self, key: KeyName, unit: Option<Unit>) {
+        let mut described = self.0.described.lock().unwrap();
+        described.insert(key.as_str().to_owned(), unit);
+    }
+
     /// The counter `name{label=value}`; zero if never registered.
     pub fn counter(&self, name: &str, label: (&str, &str)) -> u64 {
         let id = format!("{name}{{{}={}}}", label.0, label.1);

@@ -3,9 +3,8 @@
 use std::time::Duration;
 
 use cache_aside::prelude::*;
-use cache_aside::{BreakerState, MemoryCache, RedisCache, cached, invalidate, stats, stats_for};
+use cache_aside::{BreakerState, MemoryCache, cached, invalidate, stats, stats_for};
 
-use crate::support::RedisServer;
 use crate::support::wait::bounded;
 
 #[cached(key = "shown:{id}", cache = cache)]
@@ -92,13 +91,7 @@ fn health_serializes_and_prints() {
 
 #[tokio::test]
 async fn an_open_breaker_shows_in_health() {
-    let mut server = RedisServer::start();
-    let cache = RedisCache::builder(server.url())
-        .failure_threshold(1)
-        .op_timeout(Duration::from_secs(2))
-        .build()
-        .unwrap();
-    server.stop();
+    let (_stopped, cache) = crate::unreachable_cache();
     let read = bounded(Duration::from_secs(10), "a read", cache.get("k")).await;
     assert!(read.is_err());
     let health = cache.health();

@@ -11,5 +11,23 @@ mod capture;
 mod data;
 mod spans;
 
+use std::time::Duration;
+
+use cache_aside::RedisCache;
+use support::RedisServer;
+
+/// A Redis cache whose server was stopped, with a breaker that opens at the first failure;
+/// the stopped server is kept so that no other test's server takes its port.
+fn unreachable_cache() -> (RedisServer, RedisCache) {
+    let mut server = RedisServer::start();
+    let cache = RedisCache::builder(server.url())
+        .failure_threshold(1)
+        .op_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    server.stop();
+    (server, cache)
+}
+
 #[global_allocator]
 static ALLOCATOR: alloc::Counting = alloc::Counting;

@@ -10,7 +10,6 @@ use tracing_subscriber::filter::LevelFilter;
 
 use crate::alloc::allocations;
 use crate::capture::Capture;
-use crate::support::RedisServer;
 use crate::support::wait::{bounded, eventually};
 
 const LIMIT: Duration = Duration::from_secs(10);
@@ -131,13 +130,7 @@ async fn remote(cache: &RedisCache) -> u32 {
 
 #[tokio::test]
 async fn an_unreachable_cache_is_an_error_then_bypassed_once_its_breaker_is_open() {
-    let mut server = RedisServer::start();
-    let cache = RedisCache::builder(server.url())
-        .failure_threshold(1)
-        .op_timeout(Duration::from_secs(2))
-        .build()
-        .unwrap();
-    server.stop();
+    let (_stopped, cache) = crate::unreachable_cache();
     let (capture, _guard) = Capture::install(LevelFilter::DEBUG);
     assert_eq!(bounded(LIMIT, "the first call", remote(&cache)).await, 5);
     assert_eq!(bounded(LIMIT, "the second call", remote(&cache)).await, 5);

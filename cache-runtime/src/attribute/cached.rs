@@ -36,45 +36,33 @@ where
 {
     site.register();
     let span = outcome::span(site, &key);
-    let mut call = pin!(answer(site, cache, enabled, key, options, kind, body).instrument(span));
+    let answer = async move {
+        let mut load = None;
+        if !enabled {
+            Site::count(&site.loads);
+            let result = timed(site, body, &mut load).await;
+            return Answer::new(result, Outcome::Bypassed, load);
+        }
+        let mut fail = FailOpen::default();
+        if let Some(Some(raw)) = fail.keep(site, &key, "read", cache.get(&key).await) {
+            let decoded = kind.decode(&key, &raw);
+            if let Some(value) = fail.keep(site, &key, "decode", decoded) {
+                Site::count(&site.hits);
+                site.used_cleanly();
+                tracing::trace!(target: "cache_aside", function = site.function(), key, "hit");
+                return Answer::new(kind.rebuild(value), Outcome::Hit, None);
+            }
+        }
+        tracing::trace!(target: "cache_aside", function = site.function(), key, "miss");
+        // Boxed: the state of a miss (single flight, the lease, waiting, storing) would
+        // otherwise make the future of every call larger, hits included.
+        let body = timed(site, body, &mut load);
+        let result = Box::pin(miss(site, cache, key, options, kind, body, &mut fail)).await;
+        Answer::new(result, Outcome::of_miss(load.is_some(), &fail), load)
+    };
+    // Pinned here rather than moved into `instrument`, so that the span can be told the
+    // outcome once the call is answered.
+    let mut call = pin!(answer.instrument(span));
     let answer = call.as_mut().await;
     answer.record(call.span())
-}
-
-/// The call itself, and how it was answered.
-async fn answer<C, R, V, F>(
-    site: &'static Site,
-    cache: &C,
-    enabled: bool,
-    key: String,
-    options: MissOptions,
-    kind: ReturnKind<R, V>,
-    body: F,
-) -> Answer<R>
-where
-    C: Cache,
-    F: Future<Output = R>,
-{
-    let mut load = None;
-    if !enabled {
-        Site::count(&site.loads);
-        let result = timed(site, body, &mut load).await;
-        return Answer::new(result, Outcome::Bypassed, load);
-    }
-    let mut fail = FailOpen::default();
-    if let Some(Some(raw)) = fail.keep(site, &key, "read", cache.get(&key).await) {
-        let decoded = kind.decode(&key, &raw);
-        if let Some(value) = fail.keep(site, &key, "decode", decoded) {
-            Site::count(&site.hits);
-            site.used_cleanly();
-            tracing::trace!(target: "cache_aside", function = site.function(), key, "hit");
-            return Answer::new(kind.rebuild(value), Outcome::Hit, None);
-        }
-    }
-    tracing::trace!(target: "cache_aside", function = site.function(), key, "miss");
-    // Boxed: the state of a miss (single flight, the lease, waiting, storing) would otherwise
-    // make the future of every call larger, hits included.
-    let body = timed(site, body, &mut load);
-    let result = Box::pin(miss(site, cache, key, options, kind, body, &mut fail)).await;
-    Answer::new(result, Outcome::of_miss(load.is_some(), &fail), load)
 }
