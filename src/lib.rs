@@ -44,7 +44,8 @@
 //!   `"user:{id}:*"`, or prefer `key` and `tags`.
 //! - [`#[cache_put]`](macro@cache_put) runs the body and writes its result.
 //!
-//! Each counts what it does; read the counters with [`stats`].
+//! Each counts what it does; read the counters with [`stats`]. Each `#[cached]` call is also
+//! a `tracing` span at `debug`, with its outcome (the README's "Observability").
 //!
 //! # By hand
 //! The attributes expand into calls like those of the runtime helpers, which can be used
@@ -97,6 +98,9 @@
 //! - `tls` (default): `rediss://` URLs, through rustls.
 //! - `conformance`: the conformance suite (`cache_aside::conformance`), to run against your
 //!   own adapter.
+//! - `metrics`: every counter of [`stats`], the load times and the circuit breakers' states
+//!   through the [`metrics`](https://docs.rs/metrics) facade (the README's "Observability"
+//!   lists the metrics).
 
 #[doc = include_str!("../docs/cache_put.md")]
 pub use cache_macros::cache_put;

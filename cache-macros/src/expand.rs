@@ -208,17 +208,29 @@ impl<'a> Frame<'a> {
 
     /// `let site = &SITE;` for the `static` that holds the function's statistics and
     /// in-flight loads. The static lives in a block of its own, so the body cannot see it.
+    ///
+    /// The static cannot name `Self`, so a method with a receiver hands its type's name to
+    /// the site from the body, where `Self` is in scope: its statistics are then
+    /// `module::Type::name`, apart from another type's method of the same name. The line
+    /// of the name tells apart functions without a receiver that would share a name.
     fn site(&self) -> TokenStream {
         let private = &self.private;
         let site = local("site");
         let ident = &self.function.item.sig.ident;
         let name = LitStr::new(&ident.to_string(), ident.span());
+        let line = quote_spanned!(ident.span()=> ::core::line!());
+        let site_of = if self.function.receiver.is_some() {
+            quote!(SITE.of_type(::core::any::type_name::<Self>))
+        } else {
+            quote!(&SITE)
+        };
         quote! {
             let #site: &'static #private::Site = {
-                static SITE: #private::Site = #private::Site::new(
-                    ::core::concat!(::core::module_path!(), "::", #name)
+                static SITE: #private::Site = #private::Site::declared(
+                    ::core::concat!(::core::module_path!(), "::", #name),
+                    #line,
                 );
-                &SITE
+                #site_of
             };
         }
     }

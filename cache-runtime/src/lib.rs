@@ -18,6 +18,7 @@ mod health;
 mod lease;
 mod limits;
 mod memory;
+mod metrics;
 mod outage;
 mod port;
 mod rate_limit;

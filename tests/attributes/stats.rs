@@ -226,18 +226,95 @@ impl Right {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn methods_are_named_without_their_type_and_summed() {
+async fn methods_are_named_with_their_type_and_summed_under_the_plain_name() {
     let (left, right) = (Left(MemoryCache::new()), Right(MemoryCache::new()));
     assert_eq!(left.same_name().await, 1);
     assert_eq!(left.same_name().await, 1);
     assert_eq!(right.same_name().await, 2);
-    let same = stats_for("attributes::stats::same_name").unwrap();
-    assert_eq!((same.hits, same.misses, same.loads), (1, 2, 2));
-    let listed = stats()
+    let mut listed: Vec<&str> = stats()
         .iter()
-        .filter(|s| s.function == "attributes::stats::same_name")
-        .count();
-    assert_eq!(listed, 2, "stats() lists each function");
+        .map(|s| s.function)
+        .filter(|name| name.ends_with("same_name"))
+        .collect();
+    listed.sort_unstable();
+    assert_eq!(
+        listed,
+        [
+            "attributes::stats::Left::same_name",
+            "attributes::stats::Right::same_name"
+        ],
+        "stats() lists each method under its type"
+    );
+    let left = stats_for("attributes::stats::Left::same_name").unwrap();
+    assert_eq!((left.hits, left.misses, left.loads), (1, 1, 1));
+    let right = stats_for("attributes::stats::Right::same_name").unwrap();
+    assert_eq!((right.hits, right.misses, right.loads), (0, 1, 1));
+    let same = stats_for("attributes::stats::same_name").unwrap();
+    assert_eq!(same.function, "attributes::stats::same_name");
+    assert_eq!((same.hits, same.misses, same.loads), (1, 2, 2), "summed");
+}
+
+/// Two types with an associated function (no receiver) of the same name in one module.
+struct Users;
+struct Orders;
+
+impl Users {
+    #[cached(key = "users:{id}", cache = cache)]
+    async fn find(cache: &MemoryCache, id: u32) -> u32 {
+        id
+    }
+}
+
+impl Orders {
+    #[cached(key = "orders:{id}", cache = cache)]
+    async fn find(cache: &MemoryCache, id: u32) -> u32 {
+        id + 100
+    }
+}
+
+/// A generic type: one site for every instantiation, named without its type arguments.
+struct Repository<T>(MemoryCache, T);
+
+impl<T: Send + Sync> Repository<T> {
+    #[cached(key = "repository", cache = self.0)]
+    async fn generic_get(&self) -> u8 {
+        3
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn functions_without_a_receiver_are_told_apart_by_their_line() {
+    let cache = MemoryCache::new();
+    assert_eq!(Users::find(&cache, 1).await, 1);
+    assert_eq!(Orders::find(&cache, 1).await, 101);
+    assert_eq!(Orders::find(&cache, 1).await, 101);
+    let listed: Vec<&str> = stats()
+        .iter()
+        .map(|s| s.function)
+        .filter(|name| name.starts_with("attributes::stats::find"))
+        .collect();
+    assert_eq!(listed.len(), 2, "two rows: {listed:?}");
+    assert_eq!(
+        listed[0], "attributes::stats::find",
+        "the first called keeps it"
+    );
+    let line = listed[1]
+        .strip_prefix("attributes::stats::find@")
+        .and_then(|line| line.parse::<u32>().ok());
+    assert!(line.is_some_and(|line| line > 0), "{listed:?}");
+    let orders = stats_for(listed[1]).unwrap();
+    assert_eq!((orders.hits, orders.misses), (1, 1));
+    let both = stats_for("attributes::stats::find").unwrap();
+    assert_eq!((both.hits, both.misses), (1, 2), "the plain name sums both");
+
+    let (one, two) = (
+        Repository(MemoryCache::new(), 1u8),
+        Repository(MemoryCache::new(), "two"),
+    );
+    assert_eq!(one.generic_get().await, 3);
+    assert_eq!(two.generic_get().await, 3);
+    let generic = stats_for("attributes::stats::Repository::generic_get").unwrap();
+    assert_eq!(generic.misses, 2, "one site for both instantiations");
 }
 
 #[cached(key = "shared-site:{n}", cache = cache)]

@@ -200,3 +200,28 @@ async fn sorted_set_check(
         .await
         .expect("the sorted-set script");
 }
+
+/// The time a check takes in process memory, refused and allowed (printed).
+#[tokio::test]
+async fn time_per_check_in_memory() {
+    const CHECKS: u32 = 20_000;
+    let cache = cache_aside::MemoryCache::new();
+    for (what, window) in [
+        ("refused", Duration::from_secs(600)),
+        ("allowed", Duration::from_millis(1)),
+    ] {
+        let limiter = RateLimiter::new(cache.clone(), 100, window);
+        let key = format!("time:{what}");
+        for _ in 0..100 {
+            limiter.check(&key).await;
+        }
+        let started = Instant::now();
+        for _ in 0..CHECKS {
+            limiter.check(&key).await;
+        }
+        println!(
+            "a check in memory, {what} (limit 100, window {window:?}): {:.2} µs",
+            (started.elapsed() / CHECKS).as_secs_f64() * 1e6
+        );
+    }
+}

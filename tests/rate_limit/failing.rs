@@ -6,10 +6,11 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use cache_aside::{Cache, CacheError, RateDecision, RateLimiter, RedisCache};
+use cache_aside::{Cache, RateDecision, RateLimiter, RedisCache};
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::util::SubscriberInitExt;
 
+use crate::hammer::{Bare, FixedWindows};
 use crate::support::RedisServer;
 use crate::support::wait::eventually;
 
@@ -138,22 +139,7 @@ async fn a_frozen_server_costs_at_most_one_op_timeout() {
 }
 
 /// A cache that cannot count.
-struct Nothing;
-
-impl Cache for Nothing {
-    async fn get(&self, _key: &str) -> Result<Option<String>, CacheError> {
-        Ok(None)
-    }
-    async fn set(&self, _: &str, _: &str, _: Option<Duration>) -> Result<(), CacheError> {
-        Ok(())
-    }
-    async fn delete(&self, _key: &str) -> Result<bool, CacheError> {
-        Ok(false)
-    }
-    async fn delete_pattern(&self, _pattern: &str) -> Result<u64, CacheError> {
-        Ok(0)
-    }
-}
+const NOTHING: Bare<FixedWindows> = Bare(None);
 
 /// A cache without the capability: every request is allowed (or refused), counted, and
 /// the missing capability logged once, as an error.
@@ -161,12 +147,12 @@ impl Cache for Nothing {
 async fn a_cache_without_the_capability_fails_open_and_says_so_once() {
     let logs = Logs::default();
     let _installed = logs.install();
-    let open = RateLimiter::new(Nothing, 1, WINDOW);
+    let open = RateLimiter::new(NOTHING, 1, WINDOW);
     for _ in 0..3 {
         assert_eq!(open.check("k").await, RateDecision::allow(0));
     }
     assert_eq!(open.stats().failed_open, 3);
-    let closed = RateLimiter::new(&Nothing, 1, WINDOW).fail_closed();
+    let closed = RateLimiter::new(&NOTHING, 1, WINDOW).fail_closed();
     assert!(!closed.check("k").await.allowed);
     assert_eq!(closed.stats().failed_closed, 1);
     assert_eq!(

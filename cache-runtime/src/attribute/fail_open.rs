@@ -1,10 +1,9 @@
 //! One call's fail-open state: what went wrong with the cache, logged once, counted, and
 //! whether the rest of the call may still use the cache.
 
-use std::sync::atomic::AtomicU64;
-
 use super::site::Site;
 use crate::error::{CacheError, ErrorCode};
+use crate::metrics::Tally;
 
 /// What went wrong with the cache during one call.
 pub(super) struct FailOpen {
@@ -13,6 +12,10 @@ pub(super) struct FailOpen {
     /// False once the cache could not be reached: the rest of the call skips it rather than
     /// wait for a second deadline.
     reachable: bool,
+    /// Whether an error was counted in `errors`, for the call's outcome.
+    failed: bool,
+    /// Whether an operation was refused by an open breaker (counted in `bypassed`).
+    refused: bool,
 }
 
 impl Default for FailOpen {
@@ -20,6 +23,8 @@ impl Default for FailOpen {
         FailOpen {
             warned: false,
             reachable: true,
+            failed: false,
+            refused: false,
         }
     }
 }
@@ -33,6 +38,16 @@ impl FailOpen {
     /// Whether the call may still send anything to the cache.
     pub(super) fn usable(&self) -> bool {
         self.reachable
+    }
+
+    /// Whether an operation of the call failed (and was counted in `errors`).
+    pub(super) fn failed(&self) -> bool {
+        self.failed
+    }
+
+    /// Whether an operation of the call was refused by an open breaker.
+    pub(super) fn refused(&self) -> bool {
+        self.refused
     }
 
     /// The value of `result`, or `None` with its error recorded.
@@ -57,12 +72,14 @@ impl FailOpen {
         if error.is_circuit_open() {
             // Logged once when the breaker opened, not once per call.
             Site::count(&site.bypassed);
+            self.refused = true;
             return;
         }
         if error.code() == ErrorCode::ValueTooLarge {
             Site::count(&site.oversized);
         } else {
             Site::count(&site.errors);
+            self.failed = true;
         }
         // Once per call, and once per episode of failures of the function: a store that
         // answers every call with an error (OOM, say) while its reads succeed keeps the
@@ -87,7 +104,7 @@ impl FailOpen {
 pub(super) struct CountOnce(bool);
 
 impl CountOnce {
-    pub(super) fn count(&mut self, counter: &AtomicU64) {
+    pub(super) fn count(&mut self, counter: &Tally) {
         if !std::mem::replace(&mut self.0, true) {
             Site::count(counter);
         }

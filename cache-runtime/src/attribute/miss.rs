@@ -88,7 +88,7 @@ pub(super) async fn miss<C, R, V, F>(
     options: MissOptions,
     kind: ReturnKind<R, V>,
     body: F,
-    mut fail: FailOpen,
+    fail: &mut FailOpen,
 ) -> R
 where
     C: Cache,
@@ -101,7 +101,7 @@ where
     let mut count = CountOnce::default();
     let mut state = State::Join {
         stale: None,
-        held: lease_token(leases, &fail, &key, &options),
+        held: lease_token(leases, fail, &key, &options),
         first: None,
     };
     let load = loop {
@@ -120,13 +120,13 @@ where
                     // back, and a fresh token checks the flight joined.
                     Role::Waiter(flight) => State::Wait {
                         flight,
-                        held: held.and_then(|_| lease_token(leases, &fail, &key, &options)),
+                        held: held.and_then(|_| lease_token(leases, fail, &key, &options)),
                     },
                 }
             }
             State::Wait { flight, held } => {
                 let held = match check(
-                    site, &key, &options, &tags, &mut fail, leases, held, &flight, &decode,
+                    site, &key, &options, &tags, fail, leases, held, &flight, &decode,
                 )
                 .await
                 {
@@ -186,7 +186,7 @@ where
         } => {
             let permit = match held {
                 Some(held) => match acquire(
-                    site, cache, &key, &options, &tags, &mut fail, held, first, decode,
+                    site, cache, &key, &options, &tags, fail, held, first, decode,
                 )
                 .await
                 {
@@ -197,7 +197,7 @@ where
                     }
                     Acquired::Load(permit) => permit,
                 },
-                None => unleased(leases, &fail),
+                None => unleased(leases, fail),
             };
             (flight, permit)
         }
@@ -206,7 +206,7 @@ where
             let registration = flights::alone(store, &key, &options.tags, token);
             let permit = match held {
                 Some(held) => {
-                    match lease_once(site, &key, &options, &tags, &mut fail, held, decode).await {
+                    match lease_once(site, &key, &options, &tags, fail, held, decode).await {
                         Acquired::Value(_, value) => {
                             Site::count(&site.coalesced);
                             return kind.rebuild(value);
@@ -214,7 +214,7 @@ where
                         Acquired::Load(permit) => permit,
                     }
                 }
-                None => unleased(leases, &fail),
+                None => unleased(leases, fail),
             };
             (registration, permit)
         }
@@ -247,7 +247,7 @@ where
             &key,
             &raw,
             options.ttl,
-            &mut fail,
+            fail,
             registration.flight(),
         )
         .await;

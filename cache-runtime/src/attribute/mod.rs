@@ -7,7 +7,8 @@
 //!   `permit.rs`: the right to store (a lease, a plain write, or none), given back on drop;
 //!   `flights.rs`: the loads in flight in this process (single flight, in-process staleness);
 //! - `writes.rs`: `#[cache_put]` and `#[invalidate]`;
-//! - `fail_open.rs`: one call's failures, logged once; `site.rs`: the counters;
+//! - `fail_open.rs`: one call's failures, logged once; `site.rs`: the names and counters;
+//!   `outcome.rs`: a call's span, and how it was answered;
 //!   `shape.rs`: return kinds; `options.rs`: TTL, lease and tags; `render.rs`: key parts.
 
 mod cached;
@@ -15,6 +16,7 @@ mod fail_open;
 mod flights;
 mod miss;
 mod options;
+mod outcome;
 mod permit;
 mod render;
 mod shape;

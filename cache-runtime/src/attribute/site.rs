@@ -1,7 +1,13 @@
-//! One `Site` per annotated function: its statistics.
+//! One `Site` per annotated function: its name and its statistics.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, Once, PoisonError};
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
+
+use serde::Serialize;
+
+use crate::metrics::{LoadTimes, Tally, names};
 
 /// Every site that has run at least once, for [`stats`].
 static REGISTRY: Mutex<Vec<&'static Site>> = Mutex::new(Vec::new());
@@ -12,17 +18,22 @@ static REGISTRY: Mutex<Vec<&'static Site>> = Mutex::new(Vec::new());
 /// methods; the instantiations of a generic function share one site.
 #[doc(hidden)]
 pub struct Site {
+    /// `module_path!()::name`, what [`stats_for`] also answers to.
     function: &'static str,
-    registered: Once,
-    pub(super) hits: AtomicU64,
-    pub(super) misses: AtomicU64,
-    pub(super) loads: AtomicU64,
-    pub(super) coalesced: AtomicU64,
-    pub(super) errors: AtomicU64,
-    pub(super) invalidations: AtomicU64,
-    pub(super) bypassed: AtomicU64,
-    pub(super) oversized: AtomicU64,
-    pub(super) overtaken: AtomicU64,
+    /// The line of the function's name, to tell two functions of one name apart.
+    line: u32,
+    /// The name listed by [`stats`], set when the site registers.
+    name: OnceLock<Cow<'static, str>>,
+    pub(super) hits: Tally,
+    pub(super) misses: Tally,
+    pub(super) loads: Tally,
+    pub(super) coalesced: Tally,
+    pub(super) errors: Tally,
+    pub(super) invalidations: Tally,
+    pub(super) bypassed: Tally,
+    pub(super) oversized: Tally,
+    pub(super) overtaken: Tally,
+    pub(super) load_times: LoadTimes,
     /// Whether a cache failure of this function was logged and no call has used the cache
     /// cleanly since: one warning per episode, not one per call.
     failing: AtomicBool,
@@ -31,33 +42,89 @@ pub struct Site {
 impl Site {
     /// A site for `function`, its module path and name.
     pub const fn new(function: &'static str) -> Self {
+        Site::declared(function, 0)
+    }
+
+    /// A site for `function`, its module path and name, declared at `line`.
+    pub const fn declared(function: &'static str, line: u32) -> Self {
         Site {
             function,
-            registered: Once::new(),
-            hits: AtomicU64::new(0),
-            misses: AtomicU64::new(0),
-            loads: AtomicU64::new(0),
-            coalesced: AtomicU64::new(0),
-            errors: AtomicU64::new(0),
-            invalidations: AtomicU64::new(0),
-            bypassed: AtomicU64::new(0),
-            oversized: AtomicU64::new(0),
-            overtaken: AtomicU64::new(0),
+            line,
+            name: OnceLock::new(),
+            hits: Tally::new(),
+            misses: Tally::new(),
+            loads: Tally::new(),
+            coalesced: Tally::new(),
+            errors: Tally::new(),
+            invalidations: Tally::new(),
+            bypassed: Tally::new(),
+            oversized: Tally::new(),
+            overtaken: Tally::new(),
+            load_times: LoadTimes::new(),
             failing: AtomicBool::new(false),
         }
     }
 
-    /// Makes the site visible to [`stats`]; after the first call this is one atomic load.
-    pub(super) fn register(&'static self) {
-        self.registered.call_once(|| {
-            REGISTRY
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(self);
-        });
+    /// The site of a method with a receiver, whose type `type_name` gives
+    /// (`std::any::type_name::<Self>`): registered as `module::Type::name`, so that methods
+    /// of one name on two types are two rows of [`stats`].
+    pub fn of_type(&'static self, type_name: fn() -> &'static str) -> &'static Self {
+        if self.name.get().is_none() {
+            let (module, function) = self
+                .function
+                .rsplit_once("::")
+                .unwrap_or(("", self.function));
+            let name = format!("{module}::{}::{function}", type_segment(type_name()));
+            self.register_as(Cow::Owned(name));
+        }
+        self
     }
 
-    /// The function's module path and name.
+    /// Makes the site visible to [`stats`]; after the first call this is one atomic load.
+    pub(super) fn register(&'static self) {
+        if self.name.get().is_none() {
+            self.register_as(Cow::Borrowed(self.function));
+        }
+    }
+
+    /// Registers the site under `name`, or under `name@line` when another function has it
+    /// already, and its metrics with it.
+    #[cold]
+    fn register_as(&'static self, name: Cow<'static, str>) {
+        let mut registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
+        if self.name.get().is_some() {
+            return; // registered by a concurrent first call
+        }
+        let taken = registry.iter().any(|site| site.name() == name);
+        let name = if taken {
+            Cow::Owned(format!("{name}@{}", self.line))
+        } else {
+            name
+        };
+        let name = self.name.get_or_init(|| name);
+        for (tally, metric) in [
+            (&self.hits, names::HITS),
+            (&self.misses, names::MISSES),
+            (&self.loads, names::LOADS),
+            (&self.coalesced, names::COALESCED),
+            (&self.errors, names::ERRORS),
+            (&self.invalidations, names::INVALIDATIONS),
+            (&self.bypassed, names::BYPASSED),
+            (&self.oversized, names::OVERSIZED),
+            (&self.overtaken, names::OVERTAKEN),
+        ] {
+            tally.emit_as(metric, name);
+        }
+        self.load_times.emit_as(name);
+        registry.push(self);
+    }
+
+    /// The name [`stats`] lists: `module::name`, `module::Type::name` for a method, with
+    /// `@line` when another function had that name first; `module::name` until registered.
+    pub(super) fn name(&self) -> &str {
+        self.name.get().map_or(self.function, |name| &**name)
+    }
+
     /// Whether a cache failure is the first of an episode, and so to be logged.
     pub(super) fn starts_failing(&self) -> bool {
         !self.failing.swap(true, Ordering::Relaxed)
@@ -72,29 +139,49 @@ impl Site {
         }
     }
 
-    pub(super) fn function(&self) -> &'static str {
-        self.function
+    /// The function's name, for logs and spans.
+    pub(super) fn function(&self) -> &str {
+        self.name()
     }
 
-    pub(super) fn count(counter: &AtomicU64) {
-        counter.fetch_add(1, Ordering::Relaxed);
+    pub(super) fn count(counter: &Tally) {
+        counter.add_one();
     }
 
-    fn snapshot(&self) -> FunctionStats {
-        let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+    /// Whether `function` names this site: its name in [`stats`], or its `module::name`.
+    fn answers_to(&self, function: &str) -> bool {
+        self.name() == function || self.function == function
+    }
+
+    fn snapshot(&'static self) -> FunctionStats {
         FunctionStats {
-            function: self.function,
-            hits: read(&self.hits),
-            misses: read(&self.misses),
-            loads: read(&self.loads),
-            coalesced: read(&self.coalesced),
-            errors: read(&self.errors),
-            invalidations: read(&self.invalidations),
-            bypassed: read(&self.bypassed),
-            oversized: read(&self.oversized),
-            overtaken: read(&self.overtaken),
+            function: self.name.get().map_or(self.function, |name| &**name),
+            hits: self.hits.get(),
+            misses: self.misses.get(),
+            loads: self.loads.get(),
+            coalesced: self.coalesced.get(),
+            errors: self.errors.get(),
+            invalidations: self.invalidations.get(),
+            bypassed: self.bypassed.get(),
+            oversized: self.oversized.get(),
+            overtaken: self.overtaken.get(),
         }
     }
+}
+
+/// `Users` of `my_app::Users<T>` or `&my_app::Users`: the type's own name. A type that is
+/// not a path (a tuple, a slice) keeps its whole name.
+fn type_segment(type_name: &str) -> &str {
+    let path = type_name.split('<').next().unwrap_or(type_name);
+    let last = path.rsplit("::").next().unwrap_or(path);
+    let identifier = last.trim_start_matches(['&', '*', ' ']);
+    let identifier = identifier
+        .strip_prefix("mut ")
+        .or_else(|| identifier.strip_prefix("dyn "))
+        .unwrap_or(identifier);
+    let plain =
+        !identifier.is_empty() && identifier.chars().all(|c| c.is_alphanumeric() || c == '_');
+    if plain { identifier } else { type_name }
 }
 
 /// The counters of one function annotated with `#[cached]`, `#[cache_put]` or
@@ -102,11 +189,39 @@ impl Site {
 ///
 /// Counters only grow, from process start; they are read without locking, so a snapshot
 /// taken during calls may be a few counts apart between fields.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// It serializes (`serde`) as an object of its fields, and displays as one line: the name,
+/// the hits, misses and loads, then the other counters that are not zero.
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// #[cache_aside::cached(key = "shown", cache = cache_aside::MemoryCache::new())]
+/// async fn shown() -> u32 {
+///     7
+/// }
+///
+/// shown().await;
+/// let stats = cache_aside::stats_for(concat!(module_path!(), "::shown")).unwrap();
+/// assert_eq!(stats.to_string(), format!("{}: 0 hits, 1 misses, 1 loads", stats.function));
+/// let json = serde_json::to_value(&stats).unwrap();
+/// assert_eq!((json["misses"].as_u64(), json["oversized"].as_u64()), (Some(1), Some(0)));
+/// # }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct FunctionStats {
-    /// The function's module path and name, as `module_path!()::name`, e.g.
-    /// `"my_app::users::get_user"`. Methods are named without their type.
+    /// The function's name: `module_path!()::name`, e.g. `"my_app::users::get_user"`; for a
+    /// method with a receiver, `module_path!()::Type::name` (`"my_app::users::Users::get"`,
+    /// the type without its path or type arguments), so that `Users::get` and `Orders::get`
+    /// are two rows. A method of a generic type, a trait's default method and a method of
+    /// a blanket impl have one site for all their types, named after the first type that
+    /// calls it.
+    ///
+    /// Functions without a receiver cannot be told apart by their type: two associated
+    /// functions of one name in one module (or two functions in two function bodies) would
+    /// get one name, so the later of them to be called first gets `@line` after it (the
+    /// line of its name): `"my_app::users::find@42"`. [`stats_for`] with the plain
+    /// `module_path!()::name` finds them all.
     pub function: &'static str,
     /// `#[cached]` calls answered from the cache. Each call with the cache in use counts
     /// once, as a hit or as a miss.
@@ -164,12 +279,21 @@ pub fn stats() -> Vec<FunctionStats> {
         .collect()
 }
 
-/// The statistics of the function named `function` (`module_path!()::name`), summed over
-/// every annotated function of that name; `None` if none has been called yet.
+/// The statistics of the function named `function`, summed over every annotated function
+/// that answers to it; `None` if none has been called yet.
+///
+/// A name that [`stats`] lists (`my_app::users::Users::get`) is that function; the plain
+/// `module_path!()::name` (`my_app::users::get`) is every annotated function of that name in
+/// that module: a free function, the methods of every type, and those named with `@line`.
 pub fn stats_for(function: &str) -> Option<FunctionStats> {
     let registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
-    let mut matching = registry.iter().filter(|site| site.function == function);
-    let mut total = matching.next()?.snapshot();
+    let mut matching = registry.iter().filter(|site| site.answers_to(function));
+    let first = matching.next()?;
+    let mut total = first.snapshot();
+    // Named as asked: the plain name of several functions is the name of none of them.
+    if first.function == function {
+        total.function = first.function;
+    }
     for site in matching {
         let more = site.snapshot();
         total.hits += more.hits;
@@ -183,4 +307,27 @@ pub fn stats_for(function: &str) -> Option<FunctionStats> {
         total.overtaken += more.overtaken;
     }
     Some(total)
+}
+
+impl fmt::Display for FunctionStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {} hits, {} misses, {} loads",
+            self.function, self.hits, self.misses, self.loads
+        )?;
+        for (count, what) in [
+            (self.coalesced, "coalesced"),
+            (self.errors, "errors"),
+            (self.invalidations, "invalidations"),
+            (self.bypassed, "bypassed"),
+            (self.oversized, "oversized"),
+            (self.overtaken, "overtaken"),
+        ] {
+            if count != 0 {
+                write!(f, ", {count} {what}")?;
+            }
+        }
+        Ok(())
+    }
 }

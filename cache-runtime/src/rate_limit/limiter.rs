@@ -53,13 +53,23 @@ const FAIL_CLOSED_RETRY: Duration = Duration::from_secs(1);
 /// the same way, with one `error` logged.
 ///
 /// # The algorithm
-/// Exact, as the contract demands: the store keeps the times of the requests allowed in the
-/// window (at most `limit` per key), and allows a request while fewer than `limit` are
-/// there. On Redis they are a ring of 8-byte timestamps in one string, so a key's memory
-/// follows its peak demand (about 950 bytes at 100 requests in the window, 8.2 KB at 1,000),
-/// several times less than a sorted set's, and a check costs one round trip. See
-/// [the module's figures](crate::RateLimits) and `docs/design.md` for the measurements and
-/// why GCRA or a fixed or weighted window would not do.
+/// Exact, as the contract demands: the store keeps the time of each request allowed in the
+/// window, and allows a request while fewer than `limit` are there. Nothing smaller is
+/// exact, since whether a request is allowed at a later instant depends on the time of
+/// each of the last `limit` allowed. A fixed window (`INCR`, then `EXPIRE`) lets
+/// 2 × `limit` through across a boundary; a weighted pair of fixed windows only
+/// approximates; GCRA with a burst of `limit` lets nearly 2 × `limit` through in the window
+/// after a burst, and with a smaller burst a key never gets its whole allowance at once.
+///
+/// On Redis the times are a ring of 8-byte stamps in one string, which grows (doubling)
+/// only while all of its slots are in the window, so a key's memory follows its peak
+/// demand. Measured on Redis 7.0 (`MEMORY USAGE`, a full window): 152 bytes at a limit of
+/// 10, 952 at 100, 8.2 KB at 1,000, 41 KB at 5,000, where a sorted-set log
+/// (`ZREMRANGEBYSCORE`, `ZCARD`, `ZADD` in one script) takes 2.8 to 15.7 times as much; 696
+/// bytes for 37 requests under a limit of 1,000. A check is one round trip, and about as
+/// long in the server as that sorted-set script (7 to 8 µs refused, 11 to 13 µs allowed,
+/// against 8 to 9 and 10 to 15). In process memory, a request in the window takes 16 bytes
+/// and a check about a microsecond. The figures come from `tests/rate_limit/cost.rs`.
 ///
 /// Clones share the counters of [`stats`](Self::stats) and the logging state.
 #[derive(Clone)]

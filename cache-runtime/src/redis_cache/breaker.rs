@@ -40,6 +40,7 @@ pub(super) enum Why<'a> {
 
 impl Breaker {
     pub(super) fn new(threshold: u32, cool_down: Duration) -> Self {
+        crate::metrics::breaker_created(BreakerState::Closed);
         Breaker {
             state: AtomicU8::new(CLOSED),
             consecutive_failures: AtomicU32::new(0),
@@ -98,6 +99,7 @@ impl Breaker {
             })
             .ok()
             .map(|gate| gate & STATE)
+            .inspect(|&from| crate::metrics::breaker_moved(named(from), named(to)))
     }
 
     /// The probe's `PING` was answered; see [`admit`](Self::admit).
@@ -169,11 +171,7 @@ impl Breaker {
     }
 
     pub(super) fn state(&self) -> BreakerState {
-        match self.state.load(Ordering::Acquire) & STATE {
-            CLOSED => BreakerState::Closed,
-            HALF_OPEN => BreakerState::HalfOpen,
-            _ => BreakerState::Open,
-        }
+        named(self.state.load(Ordering::Acquire) & STATE)
     }
 
     pub(super) fn times_opened(&self) -> u64 {
@@ -182,6 +180,21 @@ impl Breaker {
 
     pub(super) fn rejected(&self) -> u64 {
         self.rejected.load(Ordering::Relaxed)
+    }
+}
+
+/// The state of the state bits.
+fn named(state: u8) -> BreakerState {
+    match state {
+        CLOSED => BreakerState::Closed,
+        HALF_OPEN => BreakerState::HalfOpen,
+        _ => BreakerState::Open,
+    }
+}
+
+impl Drop for Breaker {
+    fn drop(&mut self) {
+        crate::metrics::breaker_dropped(self.state());
     }
 }
 
