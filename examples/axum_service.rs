@@ -71,27 +71,34 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// A user, as the database has it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct User {
+    /// The user's id, in routes and keys.
     pub id: u64,
+    /// What `PUT /users/{id}` changes.
     pub name: String,
 }
 
 /// An order; it carries the customer's name, so renaming a user changes the user's orders.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Order {
+    /// The order's number.
     pub id: u64,
+    /// The name of the user who placed it.
     pub customer: String,
+    /// What it cost.
     pub total_cents: u64,
 }
 
 /// What a session holds, stored as JSON under `session:{id}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Session {
+    /// Who logged in.
     pub user_id: u64,
 }
 
 /// An OAuth provider's access token, as its token endpoint returns it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Token {
+    /// What the provider's API wants.
     pub access_token: String,
     /// Seconds from issue to expiry.
     pub expires_in: u64,
@@ -100,12 +107,17 @@ pub struct Token {
 /// What can go wrong in a request, and the answer it makes.
 #[derive(Clone, Debug)]
 pub enum AppError {
+    /// No such user.
     NotFound,
     /// No session, or one that expired.
     Unauthorized,
     /// A user changing another user.
     Forbidden,
-    TooManyRequests { retry_after: Duration },
+    /// Past the rate limit.
+    TooManyRequests {
+        /// How long until the caller is allowed again.
+        retry_after: Duration,
+    },
     /// The cache, which holds the sessions, failed: unlike a cached read, a session cannot
     /// be had without it.
     Unavailable(String),
@@ -148,8 +160,8 @@ impl Database {
     const LATENCY: Duration = Duration::from_millis(20);
 
     fn new() -> Database {
-        let users = [(1, "Ada"), (2, "Grace"), (3, "Barbara")]
-            .map(|(id, name)| (id, name.to_owned()));
+        let users =
+            [(1, "Ada"), (2, "Grace"), (3, "Barbara")].map(|(id, name)| (id, name.to_owned()));
         Database {
             users: Mutex::new(HashMap::from(users)),
             queries: AtomicU64::new(0),
@@ -168,10 +180,10 @@ impl Database {
 
     async fn rename(&self, id: u64, name: &str) -> Result<(), AppError> {
         self.query().await;
-        match self.users()?.get_mut(&id) {
-            Some(stored) => Ok(name.clone_into(stored)),
-            None => Err(AppError::NotFound),
-        }
+        let mut users = self.users()?;
+        let stored = users.get_mut(&id).ok_or(AppError::NotFound)?;
+        name.clone_into(stored);
+        Ok(())
     }
 
     async fn query(&self) {
@@ -212,7 +224,10 @@ impl Provider {
     /// An API call made with the user's token.
     async fn repositories(&self, token: &Token) -> Vec<String> {
         let user = token.access_token.split('-').nth(1).unwrap_or("?");
-        vec![format!("user-{user}/dotfiles"), format!("user-{user}/notes")]
+        vec![
+            format!("user-{user}/dotfiles"),
+            format!("user-{user}/notes"),
+        ]
     }
 }
 
@@ -223,8 +238,11 @@ impl Provider {
 /// Everything the routes share. The cache is any cache: process memory, Redis, or the one a
 /// test made.
 pub struct App {
+    /// Where the entries, the sessions and the rate limits are.
     pub cache: SharedCache,
+    /// The users, each query counted.
     pub database: Database,
+    /// The OAuth provider, each token counted.
     pub provider: Provider,
     limiter: RateLimiter,
     metrics: PrometheusHandle,
@@ -333,25 +351,34 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/me/repos", get(repositories))
         .route("/users/{id}", get(user).put(rename))
         .route("/users/{id}/orders", get(orders))
-        .route_layer(middleware::from_fn_with_state(app.clone(), signed_in));
+        .route_layer(middleware::from_fn_with_state(
+            app.clone(),
+            sign_in_and_limit,
+        ));
     Router::new()
         .route("/login", post(login))
         .route("/health", get(health))
-        .route("/metrics", get(metrics))
+        .route("/metrics", get(prometheus_text))
         .merge(signed_in)
         .with_state(app)
 }
 
-/// Finds the caller's session and checks its rate limit, keyed by user and route (the
-/// route's pattern, `/users/{id}`, so that one user's reads of many users share a limit).
-async fn signed_in(
+/// Finds the caller's session and checks its rate limit, keyed by user, method and route
+/// (the route's pattern, `/users/{id}`, so that one user's reads of many users share a
+/// limit).
+async fn sign_in_and_limit(
     State(app): State<Arc<App>>,
     route: MatchedPath,
     mut request: Request,
     next: Next,
 ) -> Result<Response, AppError> {
     let session = app.session(request.headers()).await?;
-    let key = format!("rate_limit:{}:{}", session.user_id, route.as_str());
+    let key = format!(
+        "rate_limit:{}:{}:{}",
+        session.user_id,
+        request.method(),
+        route.as_str()
+    );
     let decision = app.limiter.check(&key).await;
     if !decision.allowed {
         metrics::counter!("app_rate_limited_total", "route" => route.as_str().to_owned())
@@ -441,7 +468,7 @@ async fn health(State(app): State<Arc<App>>) -> Json<serde_json::Value> {
     Json(json!({ "status": status, "breaker": health.state, "cache": health }))
 }
 
-async fn metrics(State(app): State<Arc<App>>) -> Response {
+async fn prometheus_text(State(app): State<Arc<App>>) -> Response {
     let text = app.metrics.render();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
@@ -500,9 +527,7 @@ async fn serve(app: Arc<App>, metrics: PrometheusHandle) -> Result<(), BoxError>
 async fn self_check(app: Arc<App>) -> Result<(), BoxError> {
     let client = Client(router(app.clone()));
 
-    let (_, body) = client.send("POST", "/login", None, r#"{"user_id": 1}"#).await?;
-    let session: serde_json::Value = serde_json::from_str(&body)?;
-    let session = session["session"].as_str().ok_or("no session")?.to_owned();
+    let session = client.login(1).await?;
     println!("POST /login: session {session}, kept for {SESSION_TTL:?}");
     let auth = Some(session.as_str());
 
@@ -533,19 +558,22 @@ async fn self_check(app: Arc<App>) -> Result<(), BoxError> {
         let (client, session) = (client.clone(), session.clone());
         requests.spawn(async move { client.get("/me/repos", Some(&session)).await });
     }
-    let mut ok = 0;
+    let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
     while let Some(answer) = requests.join_next().await {
-        ok += usize::from(answer?.is_ok_and(|(status, _)| status == StatusCode::OK));
+        *statuses.entry(answer??.0.as_u16()).or_default() += 1;
     }
     let tokens = app.provider.token_requests() - before;
-    println!("20 concurrent GET /me/repos: {ok} answered 200, {tokens} token requests");
+    println!("20 concurrent GET /me/repos: {statuses:?} (status: count), {tokens} token requests");
     if tokens > 1 {
         return Err("the token was fetched more than once".into());
     }
 
+    // Another user, whose limit on `GET /users/{id}` is untouched so far.
+    let other = client.login(3).await?;
+    let other = Some(other.as_str());
     let mut allowed = 0;
     let refused = loop {
-        let response = client.request("GET", "/users/3", auth, "").await?;
+        let response = client.request("GET", "/users/1", other, "").await?;
         if response.status() == StatusCode::TOO_MANY_REQUESTS {
             break response;
         }
@@ -554,8 +582,11 @@ async fn self_check(app: Arc<App>) -> Result<(), BoxError> {
             return Err("no 429 past the limit".into());
         }
     };
-    let retry_after = refused.headers().get(header::RETRY_AFTER).cloned();
-    println!("GET /users/3: {allowed} allowed, then 429 with Retry-After {retry_after:?}");
+    let retry_after = refused.headers().get(header::RETRY_AFTER);
+    let retry_after = retry_after
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("none");
+    println!("GET /users/1 as user 3: {allowed} allowed, then 429, Retry-After: {retry_after}");
 
     let (status, health) = client.get("/health", None).await?;
     println!("GET /health: {status} {health}");
@@ -580,6 +611,18 @@ async fn self_check(app: Arc<App>) -> Result<(), BoxError> {
 pub struct Client(pub Router);
 
 impl Client {
+    /// `POST /login` as `user_id`: the session's id.
+    pub async fn login(&self, user_id: u64) -> Result<String, BoxError> {
+        let login = json!({ "user_id": user_id }).to_string();
+        let (status, body) = self.send("POST", "/login", None, &login).await?;
+        if status != StatusCode::OK {
+            return Err(format!("POST /login: {status} {body}").into());
+        }
+        let body: serde_json::Value = serde_json::from_str(&body)?;
+        let session = body["session"].as_str().ok_or("POST /login: no session")?;
+        Ok(session.to_owned())
+    }
+
     /// `GET path`, with a session if given: the status and the body as text.
     pub async fn get(
         &self,
