@@ -60,7 +60,11 @@ mod cases {
         let (status, _) = client.get("/users/99", Some(&session)).await.unwrap();
         assert_eq!(status, StatusCode::NOT_FOUND);
         // (On Redis, the load's lease marker may linger a moment: `stored` reads past it.)
-        assert_eq!(backend.stored("user:99").await, None, "an Err is not stored");
+        assert_eq!(
+            backend.stored("user:99").await,
+            None,
+            "an Err is not stored"
+        );
     }
 
     pub async fn past_the_limit_is_429_with_retry_after(backend: Backend) {
