@@ -5,6 +5,8 @@
 //!
 //! Both sides format the same key and decode the same value; the difference is what the
 //! attribute adds: its statistics, its single-flight bookkeeping and its fail-open paths.
+//! The last group measures how an attribute without `cache = ...` finds its cache (the
+//! process-wide one here, a `MemoryCache`) against naming `cache_aside::global()`.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -52,6 +54,16 @@ async fn on_memory(cache: &MemoryCache, id: u64) -> Result<User, std::io::Error>
     never_called().await
 }
 
+#[cached(key = "user:{id}", ttl = 3600, cache = cache_aside::global())]
+async fn on_named_global(id: u64) -> Result<User, std::io::Error> {
+    never_called().await
+}
+
+#[cached(key = "user:{id}", ttl = 3600)]
+async fn on_default(id: u64) -> Result<User, std::io::Error> {
+    never_called().await
+}
+
 fn attribute_hit(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -64,7 +76,12 @@ fn attribute_hit(c: &mut Criterion) {
         .build()
         .expect("a valid URL");
     let memory = MemoryCache::new();
+    cache_aside::set_global_default(MemoryCache::new()).expect("the first install");
     runtime.block_on(async {
+        cache_aside::global()
+            .set_json("user:42", &user(42), None)
+            .await
+            .expect("set");
         redis
             .set_json("user:42", &user(42), None)
             .await
@@ -94,6 +111,17 @@ fn attribute_hit(c: &mut Criterion) {
     group.bench_function("#[cached]", |b| {
         b.to_async(&runtime)
             .iter(|| async { black_box(on_memory(&memory, 42).await.expect("hit")) })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("default cache hit");
+    group.bench_function("cache = global()", |b| {
+        b.to_async(&runtime)
+            .iter(|| async { black_box(on_named_global(42).await.expect("hit")) })
+    });
+    group.bench_function("no cache", |b| {
+        b.to_async(&runtime)
+            .iter(|| async { black_box(on_default(42).await.expect("hit")) })
     });
     group.finish();
 }
