@@ -18,10 +18,12 @@ mod health;
 mod lease;
 mod limits;
 mod memory;
+mod no_cache;
 mod outage;
 mod port;
 #[cfg(feature = "redis")]
 mod redis_cache;
+mod scope;
 mod shared;
 mod view;
 
@@ -33,6 +35,7 @@ pub use health::{BreakerState, Health};
 pub use lease::{DEFAULT_LEASE, Lease, LeaseToken, Leases};
 pub use limits::{DEFAULT_MAX_KEY_SIZE, DEFAULT_MAX_VALUE_SIZE};
 pub use memory::{DEFAULT_MAX_CAPACITY, MemoryCache, MemoryCacheBuilder};
+pub use no_cache::NoCache;
 pub use outage::{Invalidation, Outage};
 pub use port::{BoxFuture, Cache, KeyValue, StoreId};
 #[cfg(feature = "redis")]
@@ -41,6 +44,7 @@ pub use redis_cache::{
     DEFAULT_MAX_PENDING_INVALIDATIONS, DEFAULT_OP_TIMEOUT, DEFAULT_SCAN_COUNT, LocalTierStats,
     RedisCache, RedisCacheBuilder,
 };
+pub use scope::scope;
 pub use shared::SharedCache;
 
 /// Escapes `literal` so that, inside a Redis glob pattern, it matches itself and nothing else
@@ -68,5 +72,6 @@ pub mod __private {
         cached, glob_escaped, invalidate, invalidate_skipped, key_part, lease, miss_options, put,
         put_split, return_kind, ttl,
     };
+    pub use crate::attribute::{FromValue, StoreTtl, default_cache, ttl_from};
     pub use crate::global::global;
 }

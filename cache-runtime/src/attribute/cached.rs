@@ -4,7 +4,7 @@ use std::future::Future;
 
 use super::fail_open::FailOpen;
 use super::miss::miss;
-use super::options::MissOptions;
+use super::options::{MissOptions, StoreTtl};
 use super::shape::ReturnKind;
 use super::site::Site;
 use crate::port::Cache;
@@ -16,18 +16,19 @@ use crate::port::Cache;
 ///
 /// A hit is one `get`. A value that does not decode (corrupt, or another type since a deploy)
 /// is a miss, and the load that follows replaces it.
-pub async fn cached<C, R, V, F>(
+pub async fn cached<C, R, V, F, T>(
     site: &'static Site,
     cache: &C,
     enabled: bool,
     key: String,
-    options: MissOptions,
+    options: MissOptions<T>,
     kind: ReturnKind<R, V>,
     body: F,
 ) -> R
 where
     C: Cache,
     F: Future<Output = R>,
+    T: StoreTtl<V>,
 {
     site.register();
     if !enabled {

@@ -8,10 +8,12 @@
 //!   `flights.rs`: the loads in flight in this process (single flight, in-process staleness);
 //! - `writes.rs`: `#[cache_put]` and `#[invalidate]`;
 //! - `fail_open.rs`: one call's failures, logged once; `site.rs`: the counters;
-//!   `shape.rs`: return kinds; `options.rs`: TTL, lease and tags; `render.rs`: key parts.
+//!   `shape.rs`: return kinds; `options.rs`: TTL, lease and tags; `render.rs`: key parts;
+//!   `fallback.rs`: the cache of an attribute without `cache = ...`.
 
 mod cached;
 mod fail_open;
+mod fallback;
 mod flights;
 mod miss;
 mod options;
@@ -22,7 +24,8 @@ mod site;
 mod writes;
 
 pub use cached::cached;
-pub use options::{MissOptions, lease, miss_options, ttl};
+pub use fallback::default_cache;
+pub use options::{FromValue, MissOptions, StoreTtl, lease, miss_options, ttl, ttl_from};
 pub use render::{GlobEscaped, KeyPart, glob_escaped, key_part};
 pub use shape::{
     Cacheable, KeepErr, OkOnly, OkSome, OkSomeAndNone, Plain, ResultProbe, ReturnKind, Shape,
