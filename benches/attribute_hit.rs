@@ -6,13 +6,14 @@
 //! Both sides format the same key and decode the same value; the difference is what the
 //! attribute adds: its statistics, its single-flight bookkeeping and its fail-open paths.
 //! The last group measures how an attribute without `cache = ...` finds its cache (the
-//! process-wide one here, a `MemoryCache`) against naming `cache_aside::global()`.
+//! process-wide one here, a `MemoryCache`) against naming `cache_aside::global()`, and
+//! inside a `cache_aside::scope` around the measured calls.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use cache_aside::prelude::*;
 use cache_aside::{MemoryCache, RedisCache, cached, get_or_load};
@@ -122,6 +123,25 @@ fn attribute_hit(c: &mut Criterion) {
     group.bench_function("no cache", |b| {
         b.to_async(&runtime)
             .iter(|| async { black_box(on_default(42).await.expect("hit")) })
+    });
+    let scoped = MemoryCache::new();
+    runtime.block_on(async {
+        scoped
+            .set_json("user:42", &user(42), None)
+            .await
+            .expect("set");
+    });
+    group.bench_function("no cache, in a scope", |b| {
+        // One scope around the measured calls, as a test has one around its calls.
+        b.to_async(&runtime).iter_custom(|iters| {
+            cache_aside::scope(scoped.clone(), async move {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    black_box(on_default(42).await.expect("hit"));
+                }
+                start.elapsed()
+            })
+        })
     });
     group.finish();
 }

@@ -49,9 +49,14 @@ async fn the_fallback_to_memory_names_the_function_that_forgot_its_cache() {
         .finish()
         .set_default();
 
-    let users = Users { cache: MemoryCache::new() };
+    let users = Users {
+        cache: MemoryCache::new(),
+    };
     assert_eq!(users.name(1).await, "user 1");
-    assert!(!users.cache.exists("user:1:name").await.unwrap(), "not in its own cache");
+    assert!(
+        !users.cache.exists("user:1:name").await.unwrap(),
+        "not in its own cache"
+    );
     assert!(cache_aside::global().exists("user:1:name").await.unwrap());
 
     let logged = String::from_utf8_lossy(&logged.0.lock().unwrap()).into_owned();
@@ -63,5 +68,8 @@ async fn the_fallback_to_memory_names_the_function_that_forgot_its_cache() {
     // `forgotten_cache::name`, or with the type, `forgotten_cache::Users::name`.
     let named = warning.contains("forgotten_cache::") && warning.contains("::name");
     assert!(named, "names the function: {warning}");
-    assert!(warning.contains("cache = self.cache"), "says what to add: {warning}");
+    assert!(
+        warning.contains("cache = self.cache"),
+        "says what to add: {warning}"
+    );
 }

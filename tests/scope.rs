@@ -73,7 +73,10 @@ async fn spawned_tasks_do_not_inherit_the_scope() {
     let global = cache_aside::global();
     for (tag, in_scope) in [("inside", true), ("spawned", false), ("passed on", true)] {
         let key = format!("scope:where:{tag}");
-        let (scoped, global) = (cache.exists(&key).await.unwrap(), global.exists(&key).await.unwrap());
+        let (scoped, global) = (
+            cache.exists(&key).await.unwrap(),
+            global.exists(&key).await.unwrap(),
+        );
         assert_eq!((scoped, global), (in_scope, !in_scope), "{tag}");
     }
 }
@@ -91,11 +94,21 @@ async fn nested_scopes() {
         assert_eq!(nested("outer").await, "outer");
         let from_inner = scope(inner.clone(), async { nested("inner").await }).await;
         assert_eq!(from_inner, "inner", "the inner cache was empty");
-        assert_eq!(nested("outer again").await, "outer", "a hit in the outer cache");
+        assert_eq!(
+            nested("outer again").await,
+            "outer",
+            "a hit in the outer cache"
+        );
     })
     .await;
-    assert_eq!(outer.get("scope:nested").await.unwrap().as_deref(), Some(r#""outer""#));
-    assert_eq!(inner.get("scope:nested").await.unwrap().as_deref(), Some(r#""inner""#));
+    assert_eq!(
+        outer.get("scope:nested").await.unwrap().as_deref(),
+        Some(r#""outer""#)
+    );
+    assert_eq!(
+        inner.get("scope:nested").await.unwrap().as_deref(),
+        Some(r#""inner""#)
+    );
 }
 
 struct Named {
@@ -120,7 +133,12 @@ async fn forget() {}
 /// `#[cache_put]` and `#[invalidate]` follow the scope too; `cache = ...` wins over it.
 #[tokio::test]
 async fn every_attribute_follows_the_scope_unless_it_names_its_cache() {
-    let (scoped, named) = (MemoryCache::new(), Named { cache: MemoryCache::new() });
+    let (scoped, named) = (
+        MemoryCache::new(),
+        Named {
+            cache: MemoryCache::new(),
+        },
+    );
     scope(scoped.clone(), async {
         assert_eq!(put(3).await, 3);
         assert_eq!(scoped.get("scope:put").await.unwrap().as_deref(), Some("3"));
@@ -149,8 +167,14 @@ async fn with_no_cache_every_call_runs_the_body() {
     })
     .await;
     let stats = cache_aside::stats_for("scope::counted").expect("it ran");
-    assert_eq!((stats.hits, stats.misses, stats.loads, stats.errors), (0, 3, 3, 0));
-    assert_eq!(cache_aside::global().get("scope:nothing").await.unwrap(), None);
+    assert_eq!(
+        (stats.hits, stats.misses, stats.loads, stats.errors),
+        (0, 3, 3, 0)
+    );
+    assert_eq!(
+        cache_aside::global().get("scope:nothing").await.unwrap(),
+        None
+    );
 }
 
 #[cached(key = "scope:redis:{id}", ttl = 60)]
@@ -167,6 +191,12 @@ async fn a_scope_on_redis() {
         .build()
         .unwrap();
     assert_eq!(scope(cache.clone(), on_redis(7)).await, 7);
-    assert_eq!(cache.get("scope:redis:7").await.unwrap().as_deref(), Some("7"));
-    assert_eq!(cache_aside::global().get("scope:redis:7").await.unwrap(), None);
+    assert_eq!(
+        cache.get("scope:redis:7").await.unwrap().as_deref(),
+        Some("7")
+    );
+    assert_eq!(
+        cache_aside::global().get("scope:redis:7").await.unwrap(),
+        None
+    );
 }

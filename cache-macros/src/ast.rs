@@ -89,7 +89,7 @@ pub(crate) enum DurationForm {
     /// Written as a number or a string, so known now; a zero is not refused yet.
     Fixed(Result<std::time::Duration, Problem>),
     /// A closure, `ttl = |value: &T| ...`: the TTL computed from the value to store.
-    Closure(syn::ExprClosure),
+    Closure(Box<syn::ExprClosure>),
     /// Any other expression, which must be a `Duration` at run time.
     Expr,
 }
@@ -279,7 +279,7 @@ fn crate_path(value: Expr) -> Value<CratePath> {
 
 fn duration(expr: Expr) -> Duration {
     let form = match &expr {
-        Expr::Closure(closure) => DurationForm::Closure(closure.clone()),
+        Expr::Closure(closure) => DurationForm::Closure(Box::new(closure.clone())),
         expr => ttl::fixed(expr).map_or(DurationForm::Expr, DurationForm::Fixed),
     };
     Duration { expr, form }

@@ -297,22 +297,28 @@ impl<'a> Frame<'a> {
         }
     }
 
-    /// A `ttl` argument as a `StoreTtl` of the stored value: an `Option<Duration>` known
-    /// before the body, or the closure over the value (`kind` is the return kind's local,
-    /// which gives the closure its argument type), located at the closure so that a wrong
-    /// signature is reported there.
+    /// A `ttl` argument as a `StoreTtl` of the stored value: an `Option<Duration>`, or a
+    /// function of the value (`kind` is the return kind's local, which gives a closure its
+    /// argument type). A closure or an expression is checked by a call located at it, so
+    /// that what is wrong with it is reported there.
     fn ttl(&self, ttl: Option<&Duration>, kind: &syn::Ident) -> TokenStream {
-        let private = &self.private;
-        match ttl.map(|ttl| &ttl.form) {
-            Some(DurationForm::Closure(closure)) => {
-                // The whole call, the crate's path included, at the closure: an expression
-                // whose tokens all come from one place is reported there.
-                let span = closure.span();
-                let private = located_at(private.clone(), span);
-                quote_spanned!(span=> #private::ttl_from(&#kind, #closure))
-            }
-            _ => duration(ttl, &quote!(#private::ttl)),
-        }
+        let (check, expr) = match ttl {
+            Some(Duration {
+                form: DurationForm::Closure(_),
+                expr,
+            }) => ("ttl_from", expr),
+            Some(Duration {
+                form: DurationForm::Expr,
+                expr,
+            }) => ("ttl", expr),
+            _ => return known_duration(ttl),
+        };
+        // The whole call, the crate's path included, at the argument: an expression whose
+        // tokens all come from one place is reported there.
+        let span = expr.span();
+        let private = located_at(self.private.clone(), span);
+        let check = syn::Ident::new(check, span);
+        quote_spanned!(span=> #private::#check(&#kind, #expr))
     }
 
     /// The local for the cache, where it is passed on: located at the `cache = ...`
@@ -435,19 +441,28 @@ fn cache_none(cache_none: Option<&Value<syn::LitBool>>) -> bool {
         .is_some_and(|flag| flag.value)
 }
 
-/// An `Option<Duration>` expression for a `ttl` or `lease` argument; `check` takes an
-/// expression argument, whose type must be `Duration` (an error at the expression).
+/// An `Option<Duration>` expression for a `lease` argument; `check` takes an expression
+/// argument, whose type must be `Duration` (an error at the expression).
 fn duration(argument: Option<&Duration>, check: &TokenStream) -> TokenStream {
-    match argument.map(|duration| (&duration.form, &duration.expr)) {
-        // Typed: a `ttl`'s `Option` stands for a `StoreTtl`, which only this type is.
-        None | Some((DurationForm::Fixed(Err(_)), _)) => {
-            quote!(::core::option::Option::None::<::core::time::Duration>)
-        }
-        Some((DurationForm::Fixed(Ok(duration)), _)) => {
+    match argument {
+        Some(Duration {
+            form: DurationForm::Expr | DurationForm::Closure(_),
+            expr,
+        }) => quote!(#check(#expr)),
+        _ => known_duration(argument),
+    }
+}
+
+/// An `Option<Duration>` expression for a duration argument left out or written as a
+/// number or a string.
+fn known_duration(argument: Option<&Duration>) -> TokenStream {
+    match argument.map(|duration| &duration.form) {
+        Some(DurationForm::Fixed(Ok(duration))) => {
             let seconds = duration.as_secs();
             quote!(::core::option::Option::Some(::core::time::Duration::from_secs(#seconds)))
         }
-        Some((DurationForm::Expr | DurationForm::Closure(_), expr)) => quote!(#check(#expr)),
+        // Typed: a `ttl`'s `Option` stands for a `StoreTtl`, which only this type is.
+        _ => quote!(::core::option::Option::None::<::core::time::Duration>),
     }
 }
 

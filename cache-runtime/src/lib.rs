@@ -72,6 +72,6 @@ pub mod __private {
         cached, glob_escaped, invalidate, invalidate_skipped, key_part, lease, miss_options, put,
         put_split, return_kind, ttl,
     };
-    pub use crate::attribute::{FromValue, StoreTtl, default_cache, ttl_from};
+    pub use crate::attribute::{FromArgument, StoreTtl, TtlArgument, default_cache, ttl_from};
     pub use crate::global::global;
 }

@@ -52,7 +52,11 @@ pub struct NoCache;
 
 impl NoCache {
     /// The TTL of a write, checked as every cache checks it.
-    fn check_write_ttl(ttl: Option<Duration>, code: ErrorCode, key: &str) -> Result<(), CacheError> {
+    fn check_write_ttl(
+        ttl: Option<Duration>,
+        code: ErrorCode,
+        key: &str,
+    ) -> Result<(), CacheError> {
         match ttl {
             Some(ttl) => expiry::write_millis(ttl, code, key).map(drop),
             None => Ok(()),

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::support::backend::Backend;
 use crate::support::wait::bounded;
+use crate::ttl::assert_ttl_near;
 
 /// An OAuth provider's token: valid for `expires_in` seconds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -73,7 +74,7 @@ impl Provider {
     }
 
     /// `Result<Option<T>, E>`: the closure takes the `T`.
-    #[cached(key = "{self.ns}:found:{user}", ttl = |t| margin(t), cache = cache)]
+    #[cached(key = "{self.ns}:found:{user}", ttl = margin, cache = cache)]
     async fn found(&self, cache: &SharedCache, user: u32) -> Result<Option<Token>, String> {
         Ok(Some(self.fetch()))
     }
@@ -111,20 +112,10 @@ impl Provider {
         Ok(self.fetch())
     }
 
-    #[cache_put(key = "{self.ns}:token:{user}", ttl = |t| margin(t), cache = cache)]
+    #[cache_put(key = "{self.ns}:token:{user}", ttl = margin, cache = cache)]
     async fn refresh(&self, cache: &SharedCache, user: u32) -> Result<Token, String> {
         Ok(self.fetch())
     }
-}
-
-/// Asserts that `key` has between `expected - 10 s` and `expected` left.
-async fn assert_ttl_near(b: &Backend, key: &str, expected: Duration) {
-    let expected = i64::try_from(expected.as_millis()).unwrap();
-    let pttl = b.pttl(&b.key(key)).await;
-    assert!(
-        (expected - 10_000..=expected).contains(&pttl),
-        "{key}: PTTL {pttl}, expected about {expected}"
-    );
 }
 
 pub async fn the_ttl_is_taken_from_the_stored_value(b: Backend) {
@@ -221,7 +212,10 @@ pub async fn a_put_takes_its_ttl_from_the_value(b: Backend) {
     assert_eq!(provider.token(&b.cache, 3).await.unwrap().access, "token 1");
 
     provider.expires_in.store(100, Ordering::SeqCst);
-    assert_eq!(provider.refresh(&b.cache, 3).await.unwrap().access, "token 2");
+    assert_eq!(
+        provider.refresh(&b.cache, 3).await.unwrap().access,
+        "token 2"
+    );
     assert_eq!(b.pttl(&b.key("token:3")).await, -2, "the old token is gone");
     assert_eq!(provider.fetches(), 2);
 }

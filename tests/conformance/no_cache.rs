@@ -28,14 +28,21 @@ async fn no_cache_answers_as_for_a_missing_key() {
     use std::time::Duration;
 
     let cache = NoCache;
-    cache.set("k", "v", Some(Duration::from_secs(60))).await.unwrap();
+    cache
+        .set("k", "v", Some(Duration::from_secs(60)))
+        .await
+        .unwrap();
     assert_eq!(cache.get("k").await.unwrap(), None);
     assert!(!cache.exists("k").await.unwrap());
     assert!(!cache.delete("k").await.unwrap());
     assert_eq!(cache.delete_pattern("*").await.unwrap(), 0);
     assert!(!cache.expire("k", Duration::from_secs(1)).await.unwrap());
     assert_eq!(cache.increment("c", 5).await.unwrap(), 5);
-    assert_eq!(cache.increment("c", 5).await.unwrap(), 5, "nothing accumulates");
+    assert_eq!(
+        cache.increment("c", 5).await.unwrap(),
+        5,
+        "nothing accumulates"
+    );
     assert_eq!(cache.decrement("c", 2).await.unwrap(), -2);
     let error = cache.decrement("c", i64::MIN).await.unwrap_err();
     assert_eq!(error.code(), ErrorCode::Increment);

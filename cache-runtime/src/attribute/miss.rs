@@ -311,10 +311,7 @@ async fn check<'a, V, T: StoreTtl<V>>(
     };
     held.arm();
     let checking = Checking::new(flight, held.leases(), key);
-    let lease = held
-        .leases()
-        .try_lease(key, held.token(), options.lease, options.ttl.before_load(), tags)
-        .await;
+    let lease = held.request(options.ttl.before_load(), tags).await;
     drop(checking);
     match fail.keep(site, key, "lease", lease) {
         Some(Lease::Loading(holder)) if holder == *leader => {
@@ -401,10 +398,7 @@ async fn acquire<'a, C: Cache, V, T: StoreTtl<V>>(
             Some(lease) => lease,
             None => {
                 held.arm();
-                let lease = held
-                    .leases()
-                    .try_lease(key, held.token(), options.lease, options.ttl.before_load(), tags)
-                    .await;
+                let lease = held.request(options.ttl.before_load(), tags).await;
                 match fail.keep(site, key, "lease", lease) {
                     Some(lease) => lease,
                     // `held` is dropped armed: the lease goes back in case it was taken.
@@ -460,10 +454,7 @@ async fn lease_once<'a, V, T: StoreTtl<V>>(
     decode: impl Fn(&str) -> Option<V>,
 ) -> Acquired<'a, V> {
     held.arm();
-    let lease = held
-        .leases()
-        .try_lease(key, held.token(), options.lease, options.ttl.before_load(), tags)
-        .await;
+    let lease = held.request(options.ttl.before_load(), tags).await;
     match fail.keep(site, key, "lease", lease) {
         Some(Lease::Granted) => Acquired::Load(Permit::Lease(held)),
         Some(Lease::Loading(holder)) if holder == *held.token() => {

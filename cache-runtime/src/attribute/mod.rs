@@ -25,7 +25,9 @@ mod writes;
 
 pub use cached::cached;
 pub use fallback::default_cache;
-pub use options::{FromValue, MissOptions, StoreTtl, lease, miss_options, ttl, ttl_from};
+pub use options::{
+    FromArgument, MissOptions, StoreTtl, TtlArgument, lease, miss_options, ttl, ttl_from,
+};
 pub use render::{GlobEscaped, KeyPart, glob_escaped, key_part};
 pub use shape::{
     Cacheable, KeepErr, OkOnly, OkSome, OkSomeAndNone, Plain, ResultProbe, ReturnKind, Shape,

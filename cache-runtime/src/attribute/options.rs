@@ -35,8 +35,9 @@ pub fn miss_options<T>(ttl: T, lease: Option<Duration>, tags: Vec<String>) -> Mi
     }
 }
 
-/// How the TTL of a stored value `V` is found: given before the body (`Option<Duration>`,
-/// `None` for no expiry), or computed from the value after it ([`FromValue`]).
+/// How the TTL of a stored value `V` is found: known before the body (`Option<Duration>`,
+/// `None` for no expiry), or as `ttl = ...` gave it ([`FromArgument`]: a `Duration`, or a
+/// function of the value called after the body).
 #[doc(hidden)]
 pub trait StoreTtl<V> {
     /// The TTL as known before the body runs, for the tags' records (which must outlive the
@@ -55,39 +56,81 @@ impl<V> StoreTtl<V> for Option<Duration> {
     }
 }
 
-/// `ttl = |value: &V| ...`: the closure, called on the value to store once the body has
-/// returned it.
+/// What `ttl = <expression>` takes: a `Duration`, or a function of the stored value `&V`
+/// that returns one (a function's name, `ttl = margin`, where a closure would be a
+/// redundant one).
 #[doc(hidden)]
-pub struct FromValue<V, F> {
-    closure: F,
-    /// Calls `closure`: made where `F: FnOnce(&V) -> Duration` is known, so that this type
-    /// is a [`StoreTtl`] without that bound, and a closure of another signature is
-    /// reported once, at [`ttl_from`], not again wherever the TTL is used.
-    call: fn(F, &V) -> Duration,
+#[diagnostic::on_unimplemented(
+    message = "`ttl = ...` takes a `Duration`, or a function of the stored value `&{V}` that \
+               returns one; `{Self}` is neither",
+    label = "expected a `Duration`, or a function of `&{V}` returning one"
+)]
+pub trait TtlArgument<V>: Sized {
+    /// The TTL known before the body: the `Duration`'s, none for a function.
+    fn before_load(&self) -> Option<Duration>;
+    /// The TTL of `value`.
+    fn of(self, value: &V) -> Duration;
 }
 
-impl<V, F> StoreTtl<V> for FromValue<V, F> {
+impl<V> TtlArgument<V> for Duration {
     fn before_load(&self) -> Option<Duration> {
-        // Unknown: the tags' records are kept as for an entry without expiry.
+        Some(*self)
+    }
+    fn of(self, _: &V) -> Duration {
+        self
+    }
+}
+
+// No overlap with `Duration`: the `Fn` traits are `#[fundamental]`, so a type that does not
+// implement them now never will.
+impl<V, F: FnOnce(&V) -> Duration> TtlArgument<V> for F {
+    fn before_load(&self) -> Option<Duration> {
         None
     }
+    fn of(self, value: &V) -> Duration {
+        self(value)
+    }
+}
+
+/// `ttl = <expression>`, a [`TtlArgument`], as a [`StoreTtl`]: its methods are taken where
+/// the bound is known, so that this type is a `StoreTtl` without it, and an argument of
+/// another type is reported once, at [`ttl`], not again wherever the TTL is used.
+#[doc(hidden)]
+pub struct FromArgument<V, T> {
+    argument: T,
+    before_load: fn(&T) -> Option<Duration>,
+    of: fn(T, &V) -> Duration,
+}
+
+impl<V, T> StoreTtl<V> for FromArgument<V, T> {
+    fn before_load(&self) -> Option<Duration> {
+        (self.before_load)(&self.argument)
+    }
     fn of(self, value: &V) -> Option<Duration> {
-        Some((self.call)(self.closure, value))
+        Some((self.of)(self.argument, value))
+    }
+}
+
+/// `ttl = <expression>` for the return kind `kind`: a `Duration`, or a function of the
+/// stored value; the bound that reports anything else.
+#[doc(hidden)]
+pub fn ttl<R, V, T: TtlArgument<V>>(_kind: &ReturnKind<R, V>, argument: T) -> FromArgument<V, T> {
+    FromArgument {
+        argument,
+        before_load: T::before_load,
+        of: T::of,
     }
 }
 
 /// `ttl = <closure>`: the closure must take the stored value `&V` of the return kind `kind`
-/// and return a `Duration`; this bound is the one that reports a closure of another
-/// signature.
+/// and return a `Duration`. This bound, on the closure itself, is what gives an unannotated
+/// closure its argument type, and reports a closure of another signature at the closure.
 #[doc(hidden)]
-pub fn ttl_from<R, V, F>(_kind: &ReturnKind<R, V>, closure: F) -> FromValue<V, F>
+pub fn ttl_from<R, V, F>(kind: &ReturnKind<R, V>, closure: F) -> FromArgument<V, F>
 where
     F: FnOnce(&V) -> Duration,
 {
-    FromValue {
-        closure,
-        call: |closure, value| closure(value),
-    }
+    ttl(kind, closure)
 }
 
 /// What a call does with a value, by the TTL it got.
@@ -118,12 +161,6 @@ impl Keep {
             ttl => Ok(Keep::For(ttl)),
         }
     }
-}
-
-/// `ttl = <expression>`: the expression must be a `Duration`.
-#[doc(hidden)]
-pub fn ttl(ttl: Duration) -> Option<Duration> {
-    Some(ttl)
 }
 
 /// `lease = <expression>`: the expression must be a `Duration`.

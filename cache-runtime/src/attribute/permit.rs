@@ -7,7 +7,8 @@ use super::fail_open::FailOpen;
 use super::flights::Flight;
 use super::options::Keep;
 use super::site::Site;
-use crate::lease::{LeaseToken, Leases};
+use crate::error::CacheError;
+use crate::lease::{Lease, LeaseToken, Leases};
 use crate::outage::Invalidation;
 use crate::port::Cache;
 
@@ -53,6 +54,18 @@ impl<'a> Held<'a> {
 
     pub(super) fn token(&self) -> &LeaseToken {
         &self.token
+    }
+
+    /// Asks the store for this lease on its key (`try_lease` with this token), recording the
+    /// key under `tags`; `ttl` is the TTL the value will be stored with, if known.
+    pub(super) async fn request(
+        &self,
+        ttl: Option<Duration>,
+        tags: &[&str],
+    ) -> Result<Lease, CacheError> {
+        self.leases
+            .try_lease(self.key, &self.token, self.lease, ttl, tags)
+            .await
     }
 
     /// A `try_lease` with this token is about to be sent: from now on the marker may be there.

@@ -30,7 +30,7 @@ async fn returns_written(id: u64) -> Option<Token> {
     Some(Token { expires_in: id })
 }
 
-#[cached(key = "d:{id}", ttl = |t| margin(t))]
+#[cached(key = "d:{id}", ttl = margin)]
 async fn ok_some(id: u64) -> Result<Option<Token>, String> {
     Ok(Some(Token { expires_in: id }))
 }
