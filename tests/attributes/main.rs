@@ -47,6 +47,7 @@ support::matrix::matrix! {
     ttl_from_value::an_absurd_ttl_is_not_stored,
     ttl_from_value::a_panicking_closure_panics_the_caller_and_gives_the_lease_back,
     ttl_from_value::a_put_takes_its_ttl_from_the_value,
+    ttl_from_value::a_put_whose_closure_panics_deletes_the_entry_it_replaces,
     ttl_from_value::a_zero_duration_expression_stores_nothing,
     returns::err_is_not_cached_ok_is,
     returns::result_aliases_and_early_returns,

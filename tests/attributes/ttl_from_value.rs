@@ -116,6 +116,15 @@ impl Provider {
     async fn refresh(&self, cache: &SharedCache, user: u32) -> Result<Token, String> {
         Ok(self.fetch())
     }
+
+    #[cache_put(
+        key = "{self.ns}:panics",
+        ttl = |t: &Token| if t.expires_in == 0 { panic!("no expiry") } else { margin(t) },
+        cache = cache
+    )]
+    async fn refresh_panics(&self, cache: &SharedCache) -> Result<Token, String> {
+        Ok(self.fetch())
+    }
 }
 
 pub async fn the_ttl_is_taken_from_the_stored_value(b: Backend) {
@@ -218,6 +227,26 @@ pub async fn a_put_takes_its_ttl_from_the_value(b: Backend) {
     );
     assert_eq!(b.pttl(&b.key("token:3")).await, -2, "the old token is gone");
     assert_eq!(provider.fetches(), 2);
+}
+
+/// A put whose closure panics has run its body all the same: the entry it would have
+/// replaced is deleted before the panic reaches the caller.
+pub async fn a_put_whose_closure_panics_deletes_the_entry_it_replaces(b: Backend) {
+    let provider = std::sync::Arc::new(Provider::new(&b, 3_900));
+    provider.panics(&b.cache).await.unwrap();
+    assert!(b.stored(&b.key("panics")).await.is_some());
+    provider.expires_in.store(0, Ordering::SeqCst);
+    let put = tokio::spawn({
+        let (provider, cache) = (std::sync::Arc::clone(&provider), b.cache.clone());
+        async move { provider.refresh_panics(&cache).await }
+    });
+    let outcome = bounded(Duration::from_secs(10), "the panicking put", put).await;
+    assert!(outcome.unwrap_err().is_panic(), "the caller got the panic");
+    assert_eq!(
+        b.stored(&b.key("panics")).await,
+        None,
+        "the old token is gone"
+    );
 }
 
 /// `ttl = <expression>` that gives zero is "do not store" as well.

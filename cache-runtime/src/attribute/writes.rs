@@ -2,6 +2,7 @@
 //! the loads in flight in this process that it overtakes, so that they do not store what
 //! they loaded before the change.
 
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use super::fail_open::FailOpen;
@@ -35,7 +36,17 @@ pub async fn put<C: Cache, R, V, T: StoreTtl<V>>(
     value: V,
 ) -> R {
     let mut fail = FailOpen::default();
-    let ttl = ttl.of(&value);
+    // The body has run: if a `ttl = |value| ...` panics, the entry the put would have
+    // replaced is stale, and goes before the panic reaches the caller.
+    let ttl = match std::panic::catch_unwind(AssertUnwindSafe(|| ttl.of(&value))) {
+        Ok(ttl) => ttl,
+        Err(panic) => {
+            flights::mark_stale(cache.store_id(), Some(key), |_, _| true);
+            let deleted = cache.delete(key).await;
+            fail.keep(site, key, "delete of the value a put replaces", deleted);
+            std::panic::resume_unwind(panic);
+        }
+    };
     let encoded = kind.encode(&value, key);
     if let Some(raw) = fail.keep(site, key, "encode", encoded) {
         flights::mark_stale(cache.store_id(), Some(key), |_, _| true);
