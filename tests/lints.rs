@@ -1,8 +1,8 @@
 //! The code the attributes generate keeps user lints quiet: this file denies warnings and
 //! clippy's pedantic group, and annotates functions of every kind (each attribute, each
-//! return kind, methods, generics, `impl Trait` parameters, every `ttl` form, tags and
-//! leases). CI lints it with `cargo clippy --all-targets -- -D warnings`; the test below
-//! runs the functions.
+//! return kind, methods, generics, `impl Trait` parameters, every `ttl` form (closures and
+//! functions of the value included), tags and leases). CI lints it with
+//! `cargo clippy --all-targets -- -D warnings`; the test below runs the functions.
 
 #![deny(warnings, clippy::pedantic)]
 
@@ -126,6 +126,21 @@ async fn clear_maybe(id: u64) -> Option<User> {
 async fn delete(id: u64) -> Result<(), NotFound> {
     let _ = id;
     Ok(())
+}
+
+/// `ttl` as a closure over the stored value, and as a function's name.
+#[cached(key = "lints:token:{id}", ttl = |user: &User| Duration::from_secs(user.id + 60))]
+async fn token(id: u64) -> Result<User, NotFound> {
+    Ok(load(id))
+}
+
+fn user_ttl(user: &User) -> Duration {
+    Duration::from_secs(user.id + 60)
+}
+
+#[cache_put(key = "lints:token:{id}", ttl = user_ttl)]
+async fn refresh_token(id: u64) -> Option<User> {
+    Some(load(id))
 }
 
 /// `#[invalidate]` on a function returning nothing.
@@ -273,6 +288,8 @@ async fn annotated_functions_run() {
     assert_eq!(clear_maybe(1).await, None);
     delete(1).await.unwrap();
     delete_all().await;
+    assert_eq!(token(3).await.map(|user| user.id), Ok(3));
+    assert_eq!(refresh_token(3).await.map(|user| user.id), Some(3));
     assert_eq!(orders(1, 2).await, Ok(vec![1, 2]));
     place_order(1).await.unwrap();
     assert_eq!(api::count(1).await, Ok(10));

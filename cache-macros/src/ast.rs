@@ -88,6 +88,8 @@ pub(crate) struct Duration {
 pub(crate) enum DurationForm {
     /// Written as a number or a string, so known now; a zero is not refused yet.
     Fixed(Result<std::time::Duration, Problem>),
+    /// A closure, `ttl = |value: &T| ...`: the TTL computed from the value to store.
+    Closure(Box<syn::ExprClosure>),
     /// Any other expression, which must be a `Duration` at run time.
     Expr,
 }
@@ -276,7 +278,10 @@ fn crate_path(value: Expr) -> Value<CratePath> {
 }
 
 fn duration(expr: Expr) -> Duration {
-    let form = ttl::fixed(&expr).map_or(DurationForm::Expr, DurationForm::Fixed);
+    let form = match &expr {
+        Expr::Closure(closure) => DurationForm::Closure(Box::new(closure.clone())),
+        expr => ttl::fixed(expr).map_or(DurationForm::Expr, DurationForm::Fixed),
+    };
     Duration { expr, form }
 }
 

@@ -329,21 +329,29 @@ struct Named {
     example: &'static str,
     /// What leaving the argument out gives.
     absent: &'static str,
+    /// Why it cannot be a closure over the stored value, if it cannot.
+    no_closure: Option<&'static str>,
 }
 
 const TTL: Named = Named {
     name: "ttl",
     example: "3600",
     absent: "entries that never expire",
+    no_closure: None,
 };
 
 const LEASE: Named = Named {
     name: "lease",
     example: "5",
     absent: "the default lease of 10 seconds",
+    no_closure: Some(
+        "`lease` cannot be computed from the value: the lease is taken before the body \
+         runs; give seconds (lease = 5), a string such as \"30s\" or a Duration expression",
+    ),
 };
 
-/// A duration written as a number or a string is one the cache accepts, and not zero.
+/// A duration written as a number or a string is one the cache accepts, and not zero; a
+/// closure, where one is taken, takes the value to store.
 fn duration(duration: Option<&crate::ast::Duration>, named: Named, errors: &mut Errors) {
     let Some(duration) = duration else {
         return;
@@ -351,9 +359,31 @@ fn duration(duration: Option<&crate::ast::Duration>, named: Named, errors: &mut 
     let problem = match &duration.form {
         DurationForm::Fixed(Ok(fixed)) if fixed.is_zero() => Problem::Zero,
         DurationForm::Fixed(Err(problem)) => *problem,
+        DurationForm::Closure(closure) => return self::closure(closure, named, errors),
         DurationForm::Fixed(Ok(_)) | DurationForm::Expr => return,
     };
     errors.at(&duration.expr, named.message(problem));
+}
+
+/// `ttl = |value: &T| ...`: one argument, the value to store. Its type and the return type
+/// are the compiler's to check, against the return kind (`ttl_from` in the runtime).
+fn closure(closure: &syn::ExprClosure, named: Named, errors: &mut Errors) {
+    if let Some(message) = named.no_closure {
+        errors.at(closure, message);
+        return;
+    }
+    if closure.inputs.len() != 1 {
+        let (open, inputs, close) = (&closure.or1_token, &closure.inputs, &closure.or2_token);
+        errors.at(
+            quote::quote!(#open #inputs #close),
+            format_args!(
+                "a `{}` closure takes one argument, the value to store (the `Ok` of a \
+                 `Result`, the `Some` of an `Option`, else the whole result), and returns \
+                 its TTL: |value: &T| Duration::from_secs(...)",
+                named.name
+            ),
+        );
+    }
 }
 
 impl Named {
@@ -362,6 +392,7 @@ impl Named {
             name,
             example,
             absent,
+            ..
         } = self;
         match problem {
             Problem::Malformed => format!(

@@ -60,7 +60,8 @@ impl<'a> Frame<'a> {
             return_kind,
         } = self.shape(cache_none(cached.cache_none.as_ref()));
         let cache = self.cache();
-        let ttl = duration(cached.ttl.as_ref(), &quote!(#private::ttl));
+        let kind_var = local("kind");
+        let ttl = self.ttl(cached.ttl.as_ref(), &kind_var);
         let lease = duration(cached.lease.as_ref(), &quote!(#private::lease));
         let tags = self.tags(cached.tags.as_ref());
         let (body_setup, body) = self.body();
@@ -83,6 +84,7 @@ impl<'a> Frame<'a> {
             #body_setup
             #site
             #binding
+            let #kind_var = #return_kind;
             let #enabled_var: ::core::primitive::bool = #enabled;
             let #key_var = if #enabled_var { #key } else { ::std::string::String::new() };
             let #ttl_var = #ttl;
@@ -92,7 +94,7 @@ impl<'a> Frame<'a> {
                 #private::miss_options(#ttl_var, ::core::option::Option::None, ::std::vec::Vec::new())
             };
             let #cache_var = #cache;
-            #private::cached(#site_var, #cache_argument, #enabled_var, #key_var, #options_var, #return_kind, #body)
+            #private::cached(#site_var, #cache_argument, #enabled_var, #key_var, #options_var, #kind_var, #body)
                 .await
         })
     }
@@ -110,7 +112,6 @@ impl<'a> Frame<'a> {
             return_kind,
         } = self.shape(cache_none(put.cache_none.as_ref()));
         let cache = self.cache();
-        let ttl = duration(put.ttl.as_ref(), &quote!(#private::ttl));
         let tags = self.tags(put.tags.as_ref());
         let (body_setup, body) = self.body();
         let [
@@ -126,6 +127,7 @@ impl<'a> Frame<'a> {
             "site", "key", "tags", "kind", "value", "uncached", "ttl", "cache",
         ]
         .map(local);
+        let ttl = self.ttl(put.ttl.as_ref(), &kind_var);
         let cache_argument = self.cache_argument();
         // The key and the tags are rendered before the body, which may move the parameters
         // they read. Only the stored part of the result is held across the write, so an
@@ -294,12 +296,41 @@ impl<'a> Frame<'a> {
         }
     }
 
+    /// The cache named by `cache = ...`, borrowed; else the default one (the innermost
+    /// `cache_aside::scope`'s, or the process-wide cache), found once per call.
     fn cache(&self) -> TokenStream {
         let private = &self.private;
         match self.cache {
             Some(cache) => quote_spanned!(cache.span()=> &(#cache)),
-            None => quote!(#private::global()),
+            None => {
+                let site = local("site");
+                quote!(&*#private::default_cache(#site))
+            }
         }
+    }
+
+    /// A `ttl` argument as a `StoreTtl` of the stored value: an `Option<Duration>`, or a
+    /// function of the value (`kind` is the return kind's local, which gives a closure its
+    /// argument type). A closure or an expression is checked by a call located at it, so
+    /// that what is wrong with it is reported there.
+    fn ttl(&self, ttl: Option<&Duration>, kind: &syn::Ident) -> TokenStream {
+        let (check, expr) = match ttl {
+            Some(Duration {
+                form: DurationForm::Closure(_),
+                expr,
+            }) => ("ttl_from", expr),
+            Some(Duration {
+                form: DurationForm::Expr,
+                expr,
+            }) => ("ttl", expr),
+            _ => return known_duration(ttl),
+        };
+        // The whole call, the crate's path included, at the argument: an expression whose
+        // tokens all come from one place is reported there.
+        let span = expr.span();
+        let private = located_at(self.private.clone(), span);
+        let check = syn::Ident::new(check, span);
+        quote_spanned!(span=> #private::#check(&#kind, #expr))
     }
 
     /// The local for the cache, where it is passed on: located at the `cache = ...`
@@ -422,17 +453,47 @@ fn cache_none(cache_none: Option<&Value<syn::LitBool>>) -> bool {
         .is_some_and(|flag| flag.value)
 }
 
-/// An `Option<Duration>` expression for a `ttl` or `lease` argument; `check` takes an
-/// expression argument, whose type must be `Duration` (an error at the expression).
+/// An `Option<Duration>` expression for a `lease` argument; `check` takes an expression
+/// argument, whose type must be `Duration` (an error at the expression).
 fn duration(argument: Option<&Duration>, check: &TokenStream) -> TokenStream {
-    match argument.map(|duration| (&duration.form, &duration.expr)) {
-        None | Some((DurationForm::Fixed(Err(_)), _)) => quote!(::core::option::Option::None),
-        Some((DurationForm::Fixed(Ok(duration)), _)) => {
+    match argument {
+        Some(Duration {
+            form: DurationForm::Expr | DurationForm::Closure(_),
+            expr,
+        }) => quote!(#check(#expr)),
+        _ => known_duration(argument),
+    }
+}
+
+/// An `Option<Duration>` expression for a duration argument left out or written as a
+/// number or a string.
+fn known_duration(argument: Option<&Duration>) -> TokenStream {
+    match argument.map(|duration| &duration.form) {
+        Some(DurationForm::Fixed(Ok(duration))) => {
             let seconds = duration.as_secs();
             quote!(::core::option::Option::Some(::core::time::Duration::from_secs(#seconds)))
         }
-        Some((DurationForm::Expr, expr)) => quote!(#check(#expr)),
+        // Typed: a `ttl`'s `Option` stands for a `StoreTtl`, which only this type is.
+        _ => quote!(::core::option::Option::None::<::core::time::Duration>),
     }
+}
+
+/// `tokens`, resolved as they were but located at `span`.
+fn located_at(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let proc_macro2::TokenTree::Group(group) = &token {
+                let stream = located_at(group.stream(), span);
+                let mut located = proc_macro2::Group::new(group.delimiter(), stream);
+                located.set_span(group.span().located_at(span));
+                token = located.into();
+            } else {
+                token.set_span(token.span().located_at(span));
+            }
+            token
+        })
+        .collect()
 }
 
 /// A local of the generated code, invisible to the user's code (mixed-site hygiene).

@@ -43,15 +43,33 @@ pub fn set_global_default<C: KeyValue + 'static>(cache: C) -> Result<(), CacheEr
 /// The process-wide cache: the one installed with [`set_global_default`], else a
 /// [`MemoryCache`] made on first use (with one `tracing` warning saying so).
 pub fn global() -> &'static SharedCache {
-    GLOBAL.get_or_init(|| {
-        DEFAULTED.store(true, Ordering::Release);
-        tracing::warn!(
+    GLOBAL.get_or_init(|| fall_back(None))
+}
+
+/// [`global`] for an attribute of `function` that names no `cache = ...`: if it is the first
+/// to fall back to memory, the warning names it, since a method that forgot
+/// `cache = self.cache` falls back silently otherwise.
+pub(crate) fn global_for(function: &str) -> &'static SharedCache {
+    GLOBAL.get_or_init(|| fall_back(Some(function)))
+}
+
+fn fall_back(function: Option<&str>) -> SharedCache {
+    DEFAULTED.store(true, Ordering::Release);
+    match function {
+        Some(function) => tracing::warn!(
+            target: "cache_aside",
+            function,
+            "no global cache installed with cache_aside::set_global_default; using a \
+             process-local MemoryCache, first for {function}, which names no `cache = ...` \
+             (a method whose `self` holds its cache needs `cache = self.cache`)"
+        ),
+        None => tracing::warn!(
             target: "cache_aside",
             "no global cache installed with cache_aside::set_global_default; \
              using a process-local MemoryCache"
-        );
-        SharedCache::new(MemoryCache::new())
-    })
+        ),
+    }
+    SharedCache::new(MemoryCache::new())
 }
 
 /// A cache chosen by the environment: a `RedisCache` for `REDIS_URL` when it is set and not

@@ -19,11 +19,13 @@ mod lease;
 mod limits;
 mod memory;
 mod metrics;
+mod no_cache;
 mod outage;
 mod port;
 mod rate_limit;
 #[cfg(feature = "redis")]
 mod redis_cache;
+mod scope;
 mod shared;
 mod view;
 
@@ -35,6 +37,7 @@ pub use health::{BreakerState, Health};
 pub use lease::{DEFAULT_LEASE, Lease, LeaseToken, Leases};
 pub use limits::{DEFAULT_MAX_KEY_SIZE, DEFAULT_MAX_VALUE_SIZE};
 pub use memory::{DEFAULT_MAX_CAPACITY, MemoryCache, MemoryCacheBuilder};
+pub use no_cache::NoCache;
 pub use outage::{Invalidation, Outage};
 pub use port::{BoxFuture, Cache, KeyValue, StoreId};
 pub use rate_limit::{MAX_RATE_LIMIT, RateDecision, RateLimiter, RateLimiterStats, RateLimits};
@@ -44,6 +47,7 @@ pub use redis_cache::{
     DEFAULT_MAX_PENDING_INVALIDATIONS, DEFAULT_OP_TIMEOUT, DEFAULT_SCAN_COUNT, LocalTierStats,
     RedisCache, RedisCacheBuilder,
 };
+pub use scope::scope;
 pub use shared::SharedCache;
 
 /// Escapes `literal` so that, inside a Redis glob pattern, it matches itself and nothing else
@@ -71,5 +75,6 @@ pub mod __private {
         cached, glob_escaped, invalidate, invalidate_skipped, key_part, lease, miss_options, put,
         put_split, return_kind, ttl,
     };
+    pub use crate::attribute::{FromArgument, StoreTtl, TtlArgument, default_cache, ttl_from};
     pub use crate::global::global;
 }

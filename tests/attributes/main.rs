@@ -1,7 +1,7 @@
 //! Behaviour of `#[cached]`, `#[cache_put]` and `#[invalidate]`: every argument and return
 //! kind, single flight, invalidation, statistics and failing open.
 //!
-//! The cases in `keys`, `ttl`, `returns`, `condition`, `flight`, `invalidate`, `cache_put`,
+//! The cases in `keys`, `ttl`, `ttl_from_value`, `returns`, `condition`, `flight`, `invalidate`, `cache_put`,
 //! `methods`, `corrupt`, `leases`, `tags` and `stale_per_key` take a
 //! [`Backend`](support::backend::Backend) and run three times (the matrix of
 //! `tests/support/matrix.rs`), as `memory::case` on a `MemoryCache`, as `redis::case` on
@@ -33,6 +33,7 @@ mod stale_per_key;
 mod stats;
 mod tags;
 mod ttl;
+mod ttl_from_value;
 
 support::matrix::matrix! {
     keys::template_key_and_json_value_land,
@@ -42,6 +43,13 @@ support::matrix::matrix! {
     ttl::fixed_ttls_and_no_ttl_land,
     ttl::duration_expression_ttls_are_evaluated_per_call,
     ttl::entries_expire_after_their_ttl,
+    ttl_from_value::the_ttl_is_taken_from_the_stored_value,
+    ttl_from_value::a_zero_ttl_stores_nothing_and_gives_the_lease_back,
+    ttl_from_value::an_absurd_ttl_is_not_stored,
+    ttl_from_value::a_panicking_closure_panics_the_caller_and_gives_the_lease_back,
+    ttl_from_value::a_put_takes_its_ttl_from_the_value,
+    ttl_from_value::a_put_whose_closure_panics_deletes_the_entry_it_replaces,
+    ttl_from_value::a_zero_duration_expression_stores_nothing,
     returns::err_is_not_cached_ok_is,
     returns::result_aliases_and_early_returns,
     returns::none_is_not_cached_some_is,

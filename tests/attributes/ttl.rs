@@ -39,7 +39,7 @@ async fn forever(cache: &SharedCache, ns: &str) -> String {
 }
 
 /// Asserts that `key` has between `expected - 10 s` and `expected` left.
-async fn assert_ttl_near(b: &Backend, key: &str, expected: Duration) {
+pub async fn assert_ttl_near(b: &Backend, key: &str, expected: Duration) {
     let expected = i64::try_from(expected.as_millis()).unwrap();
     let pttl = b.pttl(&b.key(key)).await;
     assert!(

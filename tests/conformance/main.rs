@@ -8,6 +8,8 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod no_cache;
+
 use support::backend::{Adapter, Backend};
 
 /// How the cases' caches are built.

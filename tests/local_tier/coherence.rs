@@ -104,7 +104,10 @@ impl Pair {
     /// come after the change's reply.
     fn alone(connections: usize) -> Pair {
         let server = RedisServer::start();
-        let cache = tiered(server.url()).connections(connections).build().unwrap();
+        let cache = tiered(server.url())
+            .connections(connections)
+            .build()
+            .unwrap();
         Pair {
             reader: cache.clone(),
             writer: cache,

@@ -1,4 +1,5 @@
-// A `ttl` expression that is not a `Duration`: the error is at the expression.
+// A `ttl` expression that is neither a `Duration` nor a function of the stored value that
+// returns one: the error is at the expression.
 
 use cache_aside::cached;
 
@@ -20,8 +21,18 @@ async fn string_parameter(id: u64, ttl: &str) -> Option<u64> {
     Some(id)
 }
 
+fn seconds_left(value: &u64) -> u64 {
+    *value
+}
+
+#[cached(key = "d:{id}", ttl = seconds_left)]
+async fn function_of_another_type(id: u64) -> Option<u64> {
+    Some(id)
+}
+
 fn main() {
     let _ = integer_expression(1);
     let _ = string_constant(1);
     let _ = string_parameter(1, "5m");
+    let _ = function_of_another_type(1);
 }

@@ -7,7 +7,7 @@ use tracing::Instrument;
 
 use super::fail_open::FailOpen;
 use super::miss::miss;
-use super::options::MissOptions;
+use super::options::{MissOptions, StoreTtl};
 use super::outcome::{self, Answer, Outcome, timed};
 use super::shape::ReturnKind;
 use super::site::Site;
@@ -21,18 +21,19 @@ use crate::port::Cache;
 /// A hit is one `get`. A value that does not decode (corrupt, or another type since a deploy)
 /// is a miss, and the load that follows replaces it. The call runs in its span
 /// (`outcome.rs`), which is told at the end how the call was answered.
-pub async fn cached<C, R, V, F>(
+pub async fn cached<C, R, V, F, T>(
     site: &'static Site,
     cache: &C,
     enabled: bool,
     key: String,
-    options: MissOptions,
+    options: MissOptions<T>,
     kind: ReturnKind<R, V>,
     body: F,
 ) -> R
 where
     C: Cache,
     F: Future<Output = R>,
+    T: StoreTtl<V>,
 {
     site.register();
     let span = outcome::span(site, &key);

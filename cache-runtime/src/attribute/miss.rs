@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 
 use super::fail_open::{CountOnce, FailOpen};
 use super::flights::{self, Flight, Outcome, Registration, Role};
-use super::options::MissOptions;
+use super::options::{MissOptions, StoreTtl};
 use super::permit::{Checking, Held, Permit};
 use super::shape::ReturnKind;
 use super::site::Site;
@@ -81,11 +81,11 @@ enum Load<'a> {
 
 /// `#[cached]` after a miss (or a value that did not decode).
 #[allow(clippy::too_many_arguments)] // one call's state, passed down once
-pub(super) async fn miss<C, R, V, F>(
+pub(super) async fn miss<C, R, V, F, T>(
     site: &'static Site,
     cache: &C,
     key: String,
-    options: MissOptions,
+    options: MissOptions<T>,
     kind: ReturnKind<R, V>,
     body: F,
     fail: &mut FailOpen,
@@ -93,6 +93,7 @@ pub(super) async fn miss<C, R, V, F>(
 where
     C: Cache,
     F: Future<Output = R>,
+    T: StoreTtl<V>,
 {
     let store = cache.store_id();
     let leases = cache.leases();
@@ -231,6 +232,10 @@ where
             return uncached;
         }
     };
+    // A `ttl = |value| ...` closure runs here; if it panics, the registration and the
+    // permit go as they would after a panicking body: waiters start again, the lease goes
+    // back.
+    let ttl = options.ttl.of(&value);
     let encoded = kind.encode(&value, &key);
     let Some(raw) = fail.keep(site, &key, "encode", encoded) else {
         registration.publish(Outcome::NotShareable);
@@ -241,15 +246,7 @@ where
     // Waiters get the value before the store, so they do not wait for it.
     registration.publish(Outcome::Value(Arc::clone(&raw)));
     permit
-        .store(
-            site,
-            cache,
-            &key,
-            &raw,
-            options.ttl,
-            fail,
-            registration.flight(),
-        )
+        .store(site, cache, &key, &raw, ttl, fail, registration.flight())
         .await;
     if fail.clean() {
         site.used_cleanly();
@@ -277,10 +274,10 @@ enum Check<'a, V> {
 /// still at the key. One `try_lease` with this call's own token, so that a stale flight's
 /// key is leased in the same round trip.
 #[allow(clippy::too_many_arguments)] // one call's state, passed down once
-async fn check<'a, V>(
+async fn check<'a, V, T: StoreTtl<V>>(
     site: &Site,
     key: &str,
-    options: &MissOptions,
+    options: &MissOptions<T>,
     tags: &[&str],
     fail: &mut FailOpen,
     leases: Option<&dyn Leases>,
@@ -306,10 +303,7 @@ async fn check<'a, V>(
     };
     held.arm();
     let checking = Checking::new(flight, held.leases(), key);
-    let lease = held
-        .leases()
-        .try_lease(key, held.token(), options.lease, options.ttl, tags)
-        .await;
+    let lease = held.request(options.ttl.before_load(), tags).await;
     drop(checking);
     match fail.keep(site, key, "lease", lease) {
         Some(Lease::Loading(holder)) if holder == *leader => {
@@ -344,11 +338,11 @@ async fn check<'a, V>(
 }
 
 /// A token for this call's lease, when the cache has leases and is usable.
-fn lease_token<'a>(
+fn lease_token<'a, T>(
     leases: Option<&'a dyn Leases>,
     fail: &FailOpen,
     key: &'a str,
-    options: &MissOptions,
+    options: &MissOptions<T>,
 ) -> Option<Held<'a>> {
     leases
         .filter(|_| fail.usable())
@@ -377,11 +371,11 @@ enum Acquired<'a, V> {
 /// until a value lands, the lease is gone (then it takes it), or `options.lease` has passed
 /// (then the caller loads and does not store). `first` is an answer the store already gave.
 #[allow(clippy::too_many_arguments)] // one call's state, passed down once
-async fn acquire<'a, C: Cache, V>(
+async fn acquire<'a, C: Cache, V, T: StoreTtl<V>>(
     site: &Site,
     cache: &C,
     key: &str,
-    options: &MissOptions,
+    options: &MissOptions<T>,
     tags: &[&str],
     fail: &mut FailOpen,
     mut held: Held<'a>,
@@ -396,10 +390,7 @@ async fn acquire<'a, C: Cache, V>(
             Some(lease) => lease,
             None => {
                 held.arm();
-                let lease = held
-                    .leases()
-                    .try_lease(key, held.token(), options.lease, options.ttl, tags)
-                    .await;
+                let lease = held.request(options.ttl.before_load(), tags).await;
                 match fail.keep(site, key, "lease", lease) {
                     Some(lease) => lease,
                     // `held` is dropped armed: the lease goes back in case it was taken.
@@ -445,20 +436,17 @@ async fn acquire<'a, C: Cache, V>(
 /// One attempt at the lease, for a load outside any flight: it does not wait, since the
 /// callers that end up there (a leader's result could not be handed over) would only queue
 /// behind each other.
-async fn lease_once<'a, V>(
+async fn lease_once<'a, V, T: StoreTtl<V>>(
     site: &Site,
     key: &str,
-    options: &MissOptions,
+    options: &MissOptions<T>,
     tags: &[&str],
     fail: &mut FailOpen,
     mut held: Held<'a>,
     decode: impl Fn(&str) -> Option<V>,
 ) -> Acquired<'a, V> {
     held.arm();
-    let lease = held
-        .leases()
-        .try_lease(key, held.token(), options.lease, options.ttl, tags)
-        .await;
+    let lease = held.request(options.ttl.before_load(), tags).await;
     match fail.keep(site, key, "lease", lease) {
         Some(Lease::Granted) => Acquired::Load(Permit::Lease(held)),
         Some(Lease::Loading(holder)) if holder == *held.token() => {
@@ -530,7 +518,7 @@ mod tests {
     ) -> tokio::task::JoinHandle<u32> {
         let cache = Arc::clone(cache);
         tokio::spawn(async move {
-            let options = miss_options(None, None, Vec::new());
+            let options = miss_options(None::<Duration>, None, Vec::new());
             cached(
                 site,
                 &*cache,

@@ -9,10 +9,12 @@
 //! - `writes.rs`: `#[cache_put]` and `#[invalidate]`;
 //! - `fail_open.rs`: one call's failures, logged once; `site.rs`: the names and counters;
 //!   `outcome.rs`: a call's span, and how it was answered;
-//!   `shape.rs`: return kinds; `options.rs`: TTL, lease and tags; `render.rs`: key parts.
+//!   `shape.rs`: return kinds; `options.rs`: TTL, lease and tags; `render.rs`: key parts;
+//!   `fallback.rs`: the cache of an attribute without `cache = ...`.
 
 mod cached;
 mod fail_open;
+mod fallback;
 mod flights;
 mod miss;
 mod options;
@@ -24,7 +26,10 @@ mod site;
 mod writes;
 
 pub use cached::cached;
-pub use options::{MissOptions, lease, miss_options, ttl};
+pub use fallback::default_cache;
+pub use options::{
+    FromArgument, MissOptions, StoreTtl, TtlArgument, lease, miss_options, ttl, ttl_from,
+};
 pub use render::{GlobEscaped, KeyPart, glob_escaped, key_part};
 pub use shape::{
     Cacheable, KeepErr, OkOnly, OkSome, OkSomeAndNone, Plain, ResultProbe, ReturnKind, Shape,

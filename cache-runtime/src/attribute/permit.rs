@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use super::fail_open::FailOpen;
 use super::flights::Flight;
+use super::options::Keep;
 use super::site::Site;
-use crate::lease::{LeaseToken, Leases};
+use crate::error::CacheError;
+use crate::lease::{Lease, LeaseToken, Leases};
 use crate::outage::Invalidation;
 use crate::port::Cache;
 
@@ -52,6 +54,18 @@ impl<'a> Held<'a> {
 
     pub(super) fn token(&self) -> &LeaseToken {
         &self.token
+    }
+
+    /// Asks the store for this lease on its key (`try_lease` with this token), recording the
+    /// key under `tags`; `ttl` is the TTL the value will be stored with, if known.
+    pub(super) async fn request(
+        &self,
+        ttl: Option<Duration>,
+        tags: &[&str],
+    ) -> Result<Lease, CacheError> {
+        self.leases
+            .try_lease(self.key, &self.token, self.lease, ttl, tags)
+            .await
     }
 
     /// A `try_lease` with this token is about to be sent: from now on the marker may be there.
@@ -120,9 +134,10 @@ impl Permit<'_> {
         }
     }
 
-    /// Stores `raw` at `key` as the permit allows, unless `flight` was overtaken by an
-    /// invalidation in this process. A held lease that did not store is given back; a value
-    /// not stored because an invalidation came during its load is counted as `overtaken`.
+    /// Stores `raw` at `key` for `ttl` as the permit allows, unless `flight` was overtaken by
+    /// an invalidation in this process or `ttl` says not to (zero, or an error over 100
+    /// years). A held lease that did not store is given back; a value not stored because an
+    /// invalidation came during its load is counted as `overtaken`.
     #[allow(clippy::too_many_arguments)] // one call's state, passed down once
     pub(super) async fn store<C: Cache>(
         self,
@@ -134,6 +149,16 @@ impl Permit<'_> {
         fail: &mut FailOpen,
         flight: &Flight,
     ) {
+        let ttl = match Keep::of(ttl, key) {
+            Ok(Keep::For(ttl)) => ttl,
+            Ok(Keep::Not) => return self.give_back(flight),
+            Err(error) => {
+                if !matches!(self, Permit::Never) {
+                    fail.record(site, key, "write", &error);
+                }
+                return self.give_back(flight);
+            }
+        };
         let overtaken = match self {
             Permit::Never => false,
             _ if flight.is_stale() => true,

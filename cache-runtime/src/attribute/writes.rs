@@ -2,10 +2,12 @@
 //! the loads in flight in this process that it overtakes, so that they do not store what
 //! they loaded before the change.
 
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use super::fail_open::FailOpen;
 use super::flights;
+use super::options::{Keep, StoreTtl};
 use super::shape::ReturnKind;
 use super::site::Site;
 use crate::error::{CacheError, ErrorCode};
@@ -20,29 +22,56 @@ pub fn put_split<R, V>(site: &'static Site, kind: &ReturnKind<R, V>, result: R) 
     kind.split(result)
 }
 
-/// `#[cache_put]`: stores `value` at `key` (recorded under `tags`) and returns it as the
-/// function's result.
+/// `#[cache_put]`: stores `value` at `key` (recorded under `tags`) for the TTL that `ttl`
+/// gives it, and returns it as the function's result. A zero TTL stores nothing and deletes
+/// the entry the put would have replaced, which is stale now.
 #[allow(clippy::too_many_arguments)] // what the attribute rendered, passed once
-pub async fn put<C: Cache, R, V>(
+pub async fn put<C: Cache, R, V, T: StoreTtl<V>>(
     site: &'static Site,
     cache: &C,
     key: &str,
-    ttl: Option<Duration>,
+    ttl: T,
     tags: Vec<String>,
     kind: &ReturnKind<R, V>,
     value: V,
 ) -> R {
     let mut fail = FailOpen::default();
+    // The body has run: if a `ttl = |value| ...` panics, the entry the put would have
+    // replaced is stale, and goes before the panic reaches the caller.
+    let ttl = match std::panic::catch_unwind(AssertUnwindSafe(|| ttl.of(&value))) {
+        Ok(ttl) => ttl,
+        Err(panic) => {
+            flights::mark_stale(cache.store_id(), Some(key), |_, _| true);
+            let deleted = cache.delete(key).await;
+            fail.keep(site, key, "delete of the value a put replaces", deleted);
+            std::panic::resume_unwind(panic);
+        }
+    };
     let encoded = kind.encode(&value, key);
     if let Some(raw) = fail.keep(site, key, "encode", encoded) {
         flights::mark_stale(cache.store_id(), Some(key), |_, _| true);
-        if record_tags(site, cache, key, ttl, &tags, &mut fail).await {
-            match cache.set(key, &raw, ttl).await {
-                Ok(()) => site.used_cleanly(),
-                Err(error) => {
-                    fail.record(site, key, "write", &error);
-                    replaced_entry_must_go(site, cache, key, &error, &mut fail).await;
+        match Keep::of(ttl, key) {
+            Ok(Keep::For(ttl)) => {
+                if record_tags(site, cache, key, ttl, &tags, &mut fail).await {
+                    match cache.set(key, &raw, ttl).await {
+                        Ok(()) => site.used_cleanly(),
+                        Err(error) => {
+                            fail.record(site, key, "write", &error);
+                            replaced_entry_must_go(site, cache, key, &error, &mut fail).await;
+                        }
+                    }
                 }
+            }
+            Ok(Keep::Not) => {
+                let deleted = cache.delete(key).await;
+                let deleted = fail.keep(site, key, "delete of a value not stored", deleted);
+                if deleted.is_some() {
+                    site.used_cleanly();
+                }
+            }
+            Err(error) => {
+                fail.record(site, key, "write", &error);
+                replaced_entry_must_go(site, cache, key, &error, &mut fail).await;
             }
         }
     }

@@ -298,7 +298,10 @@ mod tests {
         let tier = tier();
         tier.insert(tier.snapshot(b"a"), "a", "1", -1);
         let in_flight = tier.snapshot(b"b");
-        tier.on_push(&PushInfo::disconnect());
+        tier.on_push(&PushInfo {
+            kind: PushKind::Disconnection,
+            data: vec![],
+        });
         tier.insert(in_flight, "b", "2", -1);
         assert!(tier.get("a").is_none());
         assert!(tier.get("b").is_none());
