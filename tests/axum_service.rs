@@ -212,6 +212,8 @@ mod cases {
         let content_type = &response.headers()[header::CONTENT_TYPE];
         assert!(content_type.to_str().unwrap().starts_with("text/plain"));
         let (_, text) = client.get("/metrics", None).await.unwrap();
+        // The cache's own metrics go through the facade only with the feature `metrics`
+        // (`scripts/test` runs with `--all-features`).
         if cfg!(feature = "metrics") {
             let hits = text.lines().find(|line| {
                 line.starts_with("cache_aside_hits_total") && line.contains("App::user")
