@@ -173,7 +173,10 @@ impl Connection {
     /// finds it empty.
     fn start_drainer(&self) {
         let Some(connection) = self.me.upgrade() else {
-            // Only while the cache is being dropped: nothing is left to read for.
+            // Cannot happen while a caller borrows the connection; settled all the same.
+            if let Some(coalescer) = &self.coalescer {
+                coalescer.state().drainers -= 1;
+            }
             return;
         };
         // Made before the task, so that a task dropped unpolled still settles its count.

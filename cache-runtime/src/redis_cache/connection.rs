@@ -209,6 +209,19 @@ impl Connection {
         self.clear_tier();
     }
 
+    /// Whether every open connection is still open, asked of each socket (one system call
+    /// each: see `Link::is_closed`); one that the server closed is marked dead, which clears
+    /// the first tier. A connection opened by redis-rs (TLS) cannot be asked, and counts as
+    /// open until its reader sees the end.
+    pub(super) fn links_open(&self) -> bool {
+        self.slots.iter().all(
+            |slot| match &*slot.read().unwrap_or_else(PoisonError::into_inner) {
+                Slot::Open(link) => !link.is_closed(),
+                Slot::Opening { .. } | Slot::Closed => true,
+            },
+        )
+    }
+
     /// A connection that carried the first tier's invalidations is gone, or this process
     /// deleted more than it can name: nothing kept so far can be trusted.
     pub(super) fn clear_tier(&self) {

@@ -37,7 +37,7 @@ const STRIPES: usize = 4096;
 
 /// What a cache's first tier has done since the cache was built; shared by every clone and
 /// view. See [`RedisCacheBuilder::local_tier`](super::RedisCacheBuilder::local_tier).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct LocalTierStats {
     /// Reads answered from process memory, with nothing sent to Redis.
@@ -92,8 +92,10 @@ pub(super) struct Tier {
     /// When the tier starts distrusting itself without a reply: see [`Tier::trusted`].
     trust: Duration,
     start: Instant,
-    /// Microseconds from `start` to the latest reply from the server.
+    /// Microseconds from `start` to the latest reply from the server, kept to within
+    /// `granularity` microseconds.
     last_reply: AtomicU64,
+    granularity: u64,
     hits: AtomicU64,
     misses: AtomicU64,
     inserts: AtomicU64,
@@ -113,6 +115,8 @@ impl Tier {
             epoch: AtomicU64::new(0),
             stripes: (0..STRIPES).map(|_| AtomicU64::new(0)).collect(),
             trust,
+            // One store per millisecond at most under load, finer for a short window.
+            granularity: (trust.as_micros() as u64 / 8).clamp(1, 1_000),
             start: Instant::now(),
             last_reply: AtomicU64::new(0),
             hits: AtomicU64::new(0),
@@ -124,10 +128,15 @@ impl Tier {
     }
 
     /// The value kept for `key` (the full key, prefix included), if it can be served.
-    pub(super) fn get(&self, key: &str) -> Option<Arc<str>> {
+    ///
+    /// `links_open` is asked only when an entry is found: whether every connection is still
+    /// open, asked of the sockets themselves, since the task reading a connection may not
+    /// have seen the server close it a moment ago (and a closed one clears the tier).
+    pub(super) fn get(&self, key: &str, links_open: impl FnOnce() -> bool) -> Option<Arc<str>> {
         let served = (!self.off.load(Ordering::Relaxed) && self.trusted())
             .then(|| self.entries.get(key))
             .flatten()
+            .filter(|_| links_open())
             .filter(|entry| entry.epoch == self.epoch.load(Ordering::SeqCst));
         match served {
             Some(entry) => {
@@ -219,7 +228,7 @@ impl Tier {
     pub(super) fn replied(&self) {
         let now = self.start.elapsed().as_micros() as u64;
         // One store, not one per reply, under load: most replies find it fresh.
-        if now.saturating_sub(self.last_reply.load(Ordering::Relaxed)) > 1_000 {
+        if now.saturating_sub(self.last_reply.load(Ordering::Relaxed)) >= self.granularity {
             self.last_reply.store(now, Ordering::Relaxed);
         }
     }
@@ -290,7 +299,7 @@ mod tests {
             data: vec![Value::Array(vec![Value::BulkString(b"k".to_vec())])],
         });
         tier.insert(snapshot, "k", "old", -1);
-        assert!(tier.get("k").is_none());
+        assert!(tier.get("k", || true).is_none());
     }
 
     #[test]
@@ -303,10 +312,10 @@ mod tests {
             data: vec![],
         });
         tier.insert(in_flight, "b", "2", -1);
-        assert!(tier.get("a").is_none());
-        assert!(tier.get("b").is_none());
+        assert!(tier.get("a", || true).is_none());
+        assert!(tier.get("b", || true).is_none());
         tier.insert(tier.snapshot(b"a"), "a", "3", -1);
-        assert_eq!(tier.get("a").as_deref(), Some("3"));
+        assert_eq!(tier.get("a", || true).as_deref(), Some("3"));
     }
 
     #[test]
@@ -315,13 +324,13 @@ mod tests {
         tier.replied();
         tier.insert(tier.snapshot(b"a"), "a", "1", -1);
         std::thread::sleep(Duration::from_millis(5));
-        assert!(tier.get("a").is_none());
+        assert!(tier.get("a", || true).is_none());
     }
 
     #[test]
     fn a_key_gone_between_get_and_pttl_is_not_kept() {
         let tier = tier();
         tier.insert(tier.snapshot(b"a"), "a", "1", -2);
-        assert!(tier.get("a").is_none());
+        assert!(tier.get("a", || true).is_none());
     }
 }

@@ -285,7 +285,7 @@ impl Cache for RedisCache {
         // Only while the breaker is closed and no deletion waits: then the connections are
         // known to answer, and no deletion that missed the server covers the key.
         if self.connection.all_clear()
-            && let Some(value) = tier.get(&full)
+            && let Some(value) = tier.get(&full, || self.connection.links_open())
         {
             // A hit touches nothing of Tokio's: without this, a task looping over hits
             // would never yield, and starve the connection's reader on its thread.
