@@ -237,21 +237,22 @@ impl Connection {
         }
     }
 
-    /// Runs `deletion` of `full_keys`, dropping them from the first tier before it is sent
-    /// and again once it is answered: a read through another connection may race it, and its
-    /// push come after the deletion's reply. (Dropped midway, the pushes drop them.)
-    pub(super) async fn forgetting<K: AsRef<[u8]>, T>(
+    /// This process is about to change the full keys `keys` gives (`None`: every key, for a
+    /// flush): the first tier drops them now, and again when the returned guard goes, once
+    /// the change was answered or given up. The second time covers a read through another
+    /// connection that raced the change, and Redis's push to the writer itself, which comes
+    /// after the change's reply. Without a first tier, `keys` is not called.
+    pub(super) fn changing(
         &self,
-        full_keys: &[K],
-        deletion: impl Future<Output = T>,
-    ) -> T {
-        let Some(tier) = &self.tier else {
-            return deletion.await;
+        keys: impl FnOnce() -> Option<Vec<Vec<u8>>>,
+    ) -> Option<Changing<'_>> {
+        self.tier.as_ref()?;
+        let changing = Changing {
+            connection: self,
+            keys: keys(),
         };
-        full_keys.iter().for_each(|key| tier.forget(key.as_ref()));
-        let result = deletion.await;
-        full_keys.iter().for_each(|key| tier.forget(key.as_ref()));
-        result
+        changing.forget();
+        Some(changing)
     }
 
     /// Spawns `future` on the caller's runtime, where its work runs beside the calls and a
@@ -566,11 +567,9 @@ impl Connection {
             let (next, mut keys): (u64, Vec<Vec<u8>>) = self.query(op, &scan).await?;
             keys.retain(|key| deletes(key));
             if !keys.is_empty() {
+                let _changing = self.changing(|| Some(keys.clone()));
                 let removed: u64 = self
-                    .forgetting(
-                        &keys,
-                        self.query(op.not_resent(), redis::cmd("UNLINK").arg(&keys)),
-                    )
+                    .query(op.not_resent(), redis::cmd("UNLINK").arg(&keys))
                     .await?;
                 deleted += removed;
             }
@@ -591,6 +590,28 @@ impl Connection {
             pipeline.query_async(&mut connection).await
         })
         .await
+    }
+}
+
+/// Drops keys (or everything) from the first tier when made and when dropped: see
+/// [`Connection::changing`].
+pub(super) struct Changing<'a> {
+    connection: &'a Connection,
+    keys: Option<Vec<Vec<u8>>>,
+}
+
+impl Changing<'_> {
+    fn forget(&self) {
+        match &self.keys {
+            Some(keys) => keys.iter().for_each(|key| self.connection.forget(key)),
+            None => self.connection.clear_tier(),
+        }
+    }
+}
+
+impl Drop for Changing<'_> {
+    fn drop(&mut self) {
+        self.forget();
     }
 }
 

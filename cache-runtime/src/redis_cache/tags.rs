@@ -167,9 +167,8 @@ impl Connection {
         .not_resent();
         let mut deleted = 0;
         for batch in members.chunks(self.scan_count) {
-            let removed: u64 = self
-                .forgetting(batch, self.query(unlink, redis::cmd("UNLINK").arg(batch)))
-                .await?;
+            let _changing = self.changing(|| Some(batch.iter().map(|key| key.to_vec()).collect()));
+            let removed: u64 = self.query(unlink, redis::cmd("UNLINK").arg(batch)).await?;
             deleted += removed;
         }
         let mut forget = redis::pipe();

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::RedisCacheBuilder;
-use super::connection::Connection;
+use super::connection::{Changing, Connection};
 use super::key::PrefixedKey;
 use super::op::Op;
 use super::pending::Deletion;
@@ -178,39 +178,11 @@ impl RedisCache {
         self.connection.tier.as_ref().map(|tier| tier.stats())
     }
 
-    /// This process is about to change `key` (`None`: every key, for a flush): the first tier drops it now, and again when the returned guard goes, once
-    /// the change was answered or given up. The second time covers a read through another
-    /// connection that raced the change, whose push may come after the change's reply.
+    /// This process is about to change `key` of this view (`None`: every key, for a flush);
+    /// see [`Connection::changing`](super::connection::Connection::changing).
     pub(super) fn changing(&self, key: Option<&str>) -> Option<Changing<'_>> {
-        self.connection.tier.as_ref()?;
-        let changing = Changing {
-            connection: &self.connection,
-            key: key.map(|key| self.full_key(key)),
-        };
-        changing.forget();
-        Some(changing)
-    }
-}
-
-/// Drops a key (or everything) from the first tier when made and when dropped: see
-/// [`RedisCache::changing`].
-pub(super) struct Changing<'a> {
-    connection: &'a super::connection::Connection,
-    key: Option<Vec<u8>>,
-}
-
-impl Changing<'_> {
-    fn forget(&self) {
-        match &self.key {
-            Some(key) => self.connection.forget(key),
-            None => self.connection.clear_tier(),
-        }
-    }
-}
-
-impl Drop for Changing<'_> {
-    fn drop(&mut self) {
-        self.forget();
+        self.connection
+            .changing(|| key.map(|key| vec![self.full_key(key)]))
     }
 }
 
@@ -448,10 +420,9 @@ impl KeyValue for RedisCache {
         let Some(&(first_key, _)) = entries.first() else {
             return Ok(());
         };
-        let _changing: Vec<_> = entries
-            .iter()
-            .filter_map(|&(key, _)| self.changing(Some(key)))
-            .collect();
+        let _changing = self
+            .connection
+            .changing(|| Some(entries.iter().map(|&(key, _)| self.full_key(key)).collect()));
         match ttl {
             None => {
                 let op = Op::plain("MSET", ErrorCode::MultiSet);
