@@ -72,20 +72,39 @@ fn fall_back(function: Option<&str>) -> SharedCache {
     SharedCache::new(MemoryCache::new())
 }
 
-/// A cache chosen by the environment: a `RedisCache` for `REDIS_URL` when it is set and not
-/// empty, else a [`MemoryCache`]. It is not installed; pass it to [`set_global_default`] for
-/// that.
+/// A cache chosen by the environment: a `RedisCache` on the Redis Cluster whose seed nodes
+/// `REDIS_CLUSTER_NODES` lists (comma-separated URLs, such as
+/// `redis://10.0.0.1:6379,redis://10.0.0.2:6379`) when it is set and not empty; else one on
+/// the server at `REDIS_URL` when that is set and not empty; else a [`MemoryCache`]. It is
+/// not installed; pass it to [`set_global_default`] for that.
 ///
 /// # Errors
-/// An [`ErrorCode::Config`] error when `REDIS_URL` is not a valid Redis URL, is not valid
-/// Unicode, or is set while the `redis` feature is off.
+/// An [`ErrorCode::Config`] error when the variable used is not valid Unicode or holds an
+/// invalid URL, or when it is set while the feature it needs (`redis`, or `cluster` for
+/// `REDIS_CLUSTER_NODES`) is off.
 pub fn from_env() -> Result<SharedCache, CacheError> {
-    match std::env::var("REDIS_URL") {
-        Ok(url) if !url.trim().is_empty() => redis_from_url(url.trim()),
-        Ok(_) | Err(std::env::VarError::NotPresent) => Ok(SharedCache::new(MemoryCache::new())),
+    if let Some(nodes) = variable("REDIS_CLUSTER_NODES")? {
+        let nodes: Vec<&str> = nodes
+            .split(',')
+            .map(str::trim)
+            .filter(|node| !node.is_empty())
+            .collect();
+        return redis_cluster(&nodes);
+    }
+    match variable("REDIS_URL")? {
+        Some(url) => redis_from_url(&url),
+        None => Ok(SharedCache::new(MemoryCache::new())),
+    }
+}
+
+/// The variable's value, trimmed, when it is set and not blank.
+fn variable(name: &str) -> Result<Option<String>, CacheError> {
+    match std::env::var(name) {
+        Ok(value) if !value.trim().is_empty() => Ok(Some(value.trim().to_owned())),
+        Ok(_) | Err(std::env::VarError::NotPresent) => Ok(None),
         Err(std::env::VarError::NotUnicode(_)) => Err(CacheError::new(
             ErrorCode::Config,
-            "REDIS_URL is not valid Unicode",
+            format!("{name} is not valid Unicode"),
         )),
     }
 }
@@ -93,6 +112,19 @@ pub fn from_env() -> Result<SharedCache, CacheError> {
 #[cfg(feature = "redis")]
 fn redis_from_url(url: &str) -> Result<SharedCache, CacheError> {
     crate::RedisCache::new(url).map(SharedCache::new)
+}
+
+#[cfg(feature = "cluster")]
+fn redis_cluster(nodes: &[&str]) -> Result<SharedCache, CacheError> {
+    crate::RedisCache::cluster(nodes).map(SharedCache::new)
+}
+
+#[cfg(not(feature = "cluster"))]
+fn redis_cluster(_: &[&str]) -> Result<SharedCache, CacheError> {
+    Err(CacheError::new(
+        ErrorCode::Config,
+        "REDIS_CLUSTER_NODES is set but cache-aside was built without its `cluster` feature",
+    ))
 }
 
 #[cfg(not(feature = "redis"))]

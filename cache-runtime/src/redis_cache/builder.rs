@@ -2,6 +2,10 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use super::connection::Target;
+use super::tier::Tier;
 use super::{Connection, RedisCache};
 use crate::error::{CacheError, ErrorCode};
 use crate::limits::Limits;
@@ -30,7 +34,7 @@ pub const DEFAULT_MAX_PENDING_INVALIDATIONS: usize = 10_000;
 #[derive(Clone)]
 #[must_use]
 pub struct RedisCacheBuilder {
-    url: String,
+    seeds: Seeds,
     pub(super) prefix: String,
     pub(super) op_timeout: Duration,
     pub(super) connect_timeout: Duration,
@@ -44,6 +48,16 @@ pub struct RedisCacheBuilder {
     pub(super) coalescing: bool,
     #[cfg(feature = "tls")]
     tls_root_certificate: Option<Vec<u8>>,
+}
+
+/// Where the cache connects.
+#[derive(Clone)]
+enum Seeds {
+    /// One server's URL.
+    Server(String),
+    /// The seed nodes of a Redis Cluster.
+    #[cfg(feature = "cluster")]
+    Cluster(Vec<String>),
 }
 
 /// The first tier's bounds, as given to [`RedisCacheBuilder::local_tier`].
@@ -79,8 +93,19 @@ impl std::fmt::Debug for RedisCacheBuilder {
 
 impl RedisCacheBuilder {
     pub(super) fn new(url: String) -> Self {
+        Self::with_seeds(Seeds::Server(url))
+    }
+
+    #[cfg(feature = "cluster")]
+    pub(super) fn cluster(nodes: &[&str]) -> Self {
+        Self::with_seeds(Seeds::Cluster(
+            nodes.iter().map(|node| (*node).to_owned()).collect(),
+        ))
+    }
+
+    fn with_seeds(seeds: Seeds) -> Self {
         Self {
-            url,
+            seeds,
             prefix: String::new(),
             op_timeout: DEFAULT_OP_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
@@ -254,20 +279,61 @@ impl RedisCacheBuilder {
     /// An [`ErrorCode::Config`] error when the URL is not a valid Redis URL (the error does
     /// not repeat the URL, which may hold a password).
     pub fn build(self) -> Result<RedisCache, CacheError> {
-        let client = self.client().map_err(|source| {
-            CacheError::new(ErrorCode::Config, self.invalid_what()).with_source(source)
-        })?;
+        // Trusted for one deadline without a reply: see `Tier::trusted`.
+        let tier = self
+            .local_tier
+            .map(|tier| Tier::new(tier.max_entries, tier.max_ttl, self.op_timeout));
+        let target = self.target(tier.as_ref())?;
         let (prefix, limits) = (self.prefix.clone(), self.limits);
         Ok(RedisCache::from_parts(
-            Connection::new(client, self),
+            Connection::new(target, tier, self),
             &prefix,
             limits,
         ))
     }
 
+    /// The client for the server, or for the cluster.
+    #[cfg_attr(not(feature = "cluster"), allow(unused_variables))]
+    fn target(&self, tier: Option<&Arc<Tier>>) -> Result<Target, CacheError> {
+        let invalid =
+            |source| CacheError::new(ErrorCode::Config, self.invalid_what()).with_source(source);
+        match &self.seeds {
+            Seeds::Server(_) => self.client().map(Target::Server).map_err(invalid),
+            #[cfg(feature = "cluster")]
+            Seeds::Cluster(nodes) => {
+                if nodes.is_empty() {
+                    return Err(CacheError::new(
+                        ErrorCode::Config,
+                        "no Redis Cluster seed nodes: give at least one node's URL",
+                    ));
+                }
+                #[cfg(feature = "tls")]
+                if nodes.iter().any(|node| node.starts_with("rediss:")) {
+                    ensure_crypto_provider();
+                }
+                let seeds = super::cluster::seeds(nodes, tier.is_some()).map_err(invalid)?;
+                #[allow(unused_mut)]
+                let mut builder = super::cluster::client(
+                    seeds,
+                    self.op_timeout,
+                    self.connect_timeout,
+                    tier.map(Tier::push_sender),
+                );
+                #[cfg(feature = "tls")]
+                if let Some(pem) = &self.tls_root_certificate {
+                    builder = builder.certs(redis::TlsCertificates {
+                        client_tls: None,
+                        root_cert: Some(pem.clone()),
+                    });
+                }
+                builder.build().map(Target::Cluster).map_err(invalid)
+            }
+        }
+    }
+
     #[cfg(feature = "tls")]
     fn client(&self) -> redis::RedisResult<redis::Client> {
-        if self.url.starts_with("rediss:") {
+        if matches!(&self.seeds, Seeds::Server(url) if url.starts_with("rediss:")) {
             ensure_crypto_provider();
         }
         match &self.tls_root_certificate {
@@ -290,7 +356,12 @@ impl RedisCacheBuilder {
     /// The URL parsed; RESP3 with a first tier, whose invalidations the server pushes.
     fn connection_info(&self) -> redis::RedisResult<redis::ConnectionInfo> {
         use redis::IntoConnectionInfo;
-        let info = self.url.as_str().into_connection_info()?;
+        let url = match &self.seeds {
+            Seeds::Server(url) => url.as_str(),
+            #[cfg(feature = "cluster")]
+            Seeds::Cluster(_) => "",
+        };
+        let info = url.into_connection_info()?;
         if self.local_tier.is_none() {
             return Ok(info);
         }
@@ -302,6 +373,10 @@ impl RedisCacheBuilder {
     }
 
     fn invalid_what(&self) -> &'static str {
+        #[cfg(feature = "cluster")]
+        if matches!(self.seeds, Seeds::Cluster(_)) {
+            return "invalid Redis Cluster seed node URL, or seeds whose credentials differ";
+        }
         #[cfg(feature = "tls")]
         if self.tls_root_certificate.is_some() {
             return "invalid Redis URL or TLS root certificate";

@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use redis::Value;
 use tokio::sync::oneshot;
 
+use super::batch::Batch;
 use super::connection::Connection;
 use super::key::PrefixedKey;
 use super::op::Op;
@@ -222,7 +223,8 @@ impl Connection {
         Ok(Read { value, pttl })
     }
 
-    /// One `MGET` (and a `PTTL` per key with a first tier) for the queued reads.
+    /// One `MGET` (and a `PTTL` per key with a first tier) for the queued reads: on a
+    /// cluster, one per slot, all in the same round trip.
     async fn send_batch(&self, batch: Vec<Waiter>, with_ttl: bool) {
         // Readers that gave up need no answer.
         let batch: Vec<Waiter> = batch
@@ -233,31 +235,67 @@ impl Connection {
             return;
         }
         let op = Op::plain("MGET", ErrorCode::Get);
-        let mut pipeline = redis::pipe();
-        let get = pipeline.cmd("MGET");
-        for waiter in &batch {
-            get.arg(&waiter.key);
-        }
-        if with_ttl {
-            for waiter in &batch {
-                pipeline.cmd("PTTL").arg(&waiter.key);
+        let groups = self.by_slot(batch);
+        let mut commands = Batch::new();
+        for group in &groups {
+            let mut get = redis::cmd("MGET");
+            for waiter in group {
+                get.arg(&waiter.key);
             }
-        }
-        let replies: Result<Vec<Value>, CacheError> = self.pipeline_query(op, &pipeline).await;
-        let reads = replies.and_then(|replies| reads(op, replies, batch.len(), with_ttl));
-        match reads {
-            Ok(reads) => {
-                for (waiter, read) in batch.into_iter().zip(reads) {
-                    let _ = waiter.reply.send(Ok(read.value.is_some().then_some(read)));
+            commands.add(&group[0].key, get);
+            if with_ttl {
+                for waiter in group {
+                    let mut pttl = redis::cmd("PTTL");
+                    pttl.arg(&waiter.key);
+                    commands.add(&waiter.key, pttl);
                 }
             }
+        }
+        let mut replies = match self.batch(op, &commands).await {
+            Ok(replies) => replies.into_iter(),
             Err(error) => {
                 let error = Arc::new(error);
-                for waiter in batch {
+                for waiter in groups.into_iter().flatten() {
                     let _ = waiter.reply.send(Err(Arc::clone(&error)));
+                }
+                return;
+            }
+        };
+        for group in groups {
+            let answers = 1 + if with_ttl { group.len() } else { 0 };
+            let group_replies: Vec<Value> = replies.by_ref().take(answers).collect();
+            match reads(op, group_replies, group.len(), with_ttl) {
+                Ok(reads) => {
+                    for (waiter, read) in group.into_iter().zip(reads) {
+                        let _ = waiter.reply.send(Ok(read.value.is_some().then_some(read)));
+                    }
+                }
+                Err(error) => {
+                    let error = Arc::new(error);
+                    for waiter in group {
+                        let _ = waiter.reply.send(Err(Arc::clone(&error)));
+                    }
                 }
             }
         }
+    }
+
+    /// The reads, in groups whose keys share a slot on a cluster (one `MGET` may not cross
+    /// slots there); one group on a server.
+    fn by_slot(&self, batch: Vec<Waiter>) -> Vec<Vec<Waiter>> {
+        #[cfg(feature = "cluster")]
+        if self.is_cluster() {
+            let mut groups: Vec<(redis::cluster_routing::Slot, Vec<Waiter>)> = Vec::new();
+            for waiter in batch {
+                let slot = redis::cluster_routing::Slot::for_key(&waiter.key);
+                match groups.iter_mut().find(|(of, _)| *of == slot) {
+                    Some((_, group)) => group.push(waiter),
+                    None => groups.push((slot, vec![waiter])),
+                }
+            }
+            return groups.into_iter().map(|(_, group)| group).collect();
+        }
+        vec![batch]
     }
 }
 

@@ -7,13 +7,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 use std::time::Duration;
 
-use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Cmd, FromRedisValue, Pipeline, RedisError};
+use redis::{AsyncConnectionConfig, Cmd, FromRedisValue, Pipeline, RedisError, Value};
 
 use super::RedisCacheBuilder;
 use tokio::runtime::Handle;
 
 use super::background;
+use super::batch::{self, Batch};
 use super::breaker::{self, Breaker};
 use super::coalesce::Coalescer;
 use super::link::{self, Link};
@@ -21,12 +21,14 @@ use super::op::{Op, is_broken_connection, is_connection_trouble};
 use super::pending::{self, Deletion, Pending, Pushed};
 use super::tags;
 use super::tier::Tier;
+use super::wired::{Node, Wired};
 use crate::error::CacheError;
 use crate::health::{BreakerState, Health};
 
 /// What all views of one Redis cache share.
 pub(super) struct Connection {
-    pub(super) client: redis::Client,
+    /// What the connections are opened to.
+    pub(super) target: Target,
     /// The connections, taken in turn: each opened on first use, on the caller's runtime
     /// (else on `background`); dropped when the breaker opens, so that a connection the
     /// network black-holed is not used again.
@@ -57,26 +59,22 @@ pub(super) struct Connection {
 }
 
 impl Connection {
-    pub(super) fn new(client: redis::Client, config: RedisCacheBuilder) -> Arc<Self> {
-        // Trusted for one deadline without a reply: see `Tier::trusted`.
-        let tier = config
-            .local_tier
-            .map(|tier| Tier::new(tier.max_entries, tier.max_ttl, config.op_timeout));
+    pub(super) fn new(
+        target: Target,
+        tier: Option<Arc<Tier>>,
+        config: RedisCacheBuilder,
+    ) -> Arc<Self> {
         // Our own deadline covers the reply; a second timer per call would only cost.
         let mut link_config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(config.connect_timeout))
             .set_response_timeout(None);
         if let Some(tier) = &tier {
             // Called by the task reading the socket, in order with the replies.
-            let tier = Arc::clone(tier);
-            link_config = link_config.set_push_sender(move |push: redis::PushInfo| {
-                tier.on_push(&push);
-                Ok::<(), std::convert::Infallible>(())
-            });
+            link_config = link_config.set_push_sender(Tier::push_sender(tier));
         }
         let connections = config.connections.max(1);
         Arc::new_cyclic(|me| Self {
-            client,
+            target,
             slots: (0..connections)
                 .map(|_| RwLock::new(Slot::Closed))
                 .collect(),
@@ -145,15 +143,21 @@ impl Connection {
         }
         let id = self.next_link.fetch_add(1, Ordering::Relaxed);
         let (done, ready) = tokio::sync::watch::channel(None);
-        let (client, config, connect_timeout) = (
-            self.client.clone(),
+        let (target, config, connect_timeout) = (
+            self.target.clone(),
             self.link_config.clone(),
             self.connect_timeout,
         );
         let me = self.me.clone();
         let tier = self.tier.clone();
         let open = async move {
-            let opened = link::open(&client, &config, connect_timeout, id, tier).await;
+            let opened = match &target {
+                Target::Server(client) => {
+                    link::open(client, &config, connect_timeout, id, tier).await
+                }
+                #[cfg(feature = "cluster")]
+                Target::Cluster(client) => link::open_cluster(client, connect_timeout, id).await,
+            };
             if let Some(connection) = me.upgrade() {
                 connection.opened(index, id, &opened);
             }
@@ -385,7 +389,7 @@ impl Connection {
     pub(super) async fn run<T, F>(
         &self,
         op: Op<'_>,
-        send: impl Fn(MultiplexedConnection) -> F,
+        send: impl Fn(Wired) -> F,
     ) -> Result<T, CacheError>
     where
         F: Future<Output = Result<T, RedisError>>,
@@ -463,7 +467,7 @@ impl Connection {
     pub(super) async fn send<T, F>(
         &self,
         op: Op<'_>,
-        send: impl Fn(MultiplexedConnection) -> F,
+        send: impl Fn(Wired) -> F,
     ) -> Result<T, CacheError>
     where
         F: Future<Output = Result<T, RedisError>>,
@@ -510,11 +514,6 @@ impl Connection {
         .await
     }
 
-    /// A pipeline whose replies are not wanted, under the operation deadline.
-    pub(super) async fn pipeline(&self, op: Op<'_>, pipeline: &Pipeline) -> Result<(), CacheError> {
-        self.pipeline_query(op, pipeline).await
-    }
-
     /// Deletes the keys matching `pattern`; with `spare_tags`, not tags' sets.
     pub(super) async fn scan_and_unlink(
         &self,
@@ -546,13 +545,45 @@ impl Connection {
         .await
     }
 
-    /// One `SCAN` pass (`MATCH matching`, if any) unlinking the keys that `deletes` picks,
-    /// a batch at a time; how many were deleted.
+    /// One `SCAN` pass (`MATCH matching`, if any) over every node that holds keys (the
+    /// server, or each primary of a cluster), unlinking the keys that `deletes` picks, a
+    /// batch at a time; how many were deleted.
     async fn scan_unlinking(
         &self,
         op: Op<'_>,
         matching: Option<&str>,
         deletes: impl Fn(&[u8]) -> bool,
+    ) -> Result<u64, CacheError> {
+        let mut deleted = 0;
+        for node in self.key_holders(op).await? {
+            deleted += self.scan_node(op, &node, matching, &deletes).await?;
+        }
+        Ok(deleted)
+    }
+
+    /// The nodes that hold keys: the server (asking nothing), or every primary of the
+    /// cluster, asked of the cluster.
+    #[cfg_attr(not(feature = "cluster"), allow(unused_variables))]
+    async fn key_holders(&self, op: Op<'_>) -> Result<Vec<Node>, CacheError> {
+        match self.target {
+            Target::Server(_) => Ok(vec![Node::Any]),
+            #[cfg(feature = "cluster")]
+            Target::Cluster(_) => {
+                self.run(op, |mut connection| async move {
+                    connection.key_holders().await
+                })
+                .await
+            }
+        }
+    }
+
+    /// `SCAN`s one node, unlinking what `deletes` picks.
+    async fn scan_node(
+        &self,
+        op: Op<'_>,
+        node: &Node,
+        matching: Option<&str>,
+        deletes: &impl Fn(&[u8]) -> bool,
     ) -> Result<u64, CacheError> {
         let mut cursor: u64 = 0;
         let mut deleted = 0;
@@ -563,11 +594,19 @@ impl Connection {
                 scan.arg("MATCH").arg(matching);
             }
             scan.arg("COUNT").arg(self.scan_count);
+            let scan = &scan;
             // Keys as bytes: another writer's non-UTF-8 keys must not stop the deletion.
-            let (next, mut keys): (u64, Vec<Vec<u8>>) = self.query(op, &scan).await?;
+            let (next, mut keys): (u64, Vec<Vec<u8>>) = self
+                .run(op, |mut connection| async move {
+                    Ok(redis::from_redis_value(
+                        connection.query_on(node, scan).await?,
+                    )?)
+                })
+                .await?;
             keys.retain(|key| deletes(key));
             if !keys.is_empty() {
                 let _changing = self.changing(|| Some(keys.clone()));
+                // On a cluster, redis-rs splits the `UNLINK` by slot and adds the counts.
                 let removed: u64 = self
                     .query(op.not_resent(), redis::cmd("UNLINK").arg(&keys))
                     .await?;
@@ -578,6 +617,37 @@ impl Connection {
             }
             cursor = next;
         }
+    }
+
+    /// A batch (see `batch.rs`) that succeeds as a whole, under the operation deadline:
+    /// every reply, or the first error reply as the error.
+    pub(super) async fn batch(&self, op: Op<'_>, batch: &Batch) -> Result<Vec<Value>, CacheError> {
+        self.run(op, |mut connection| async move {
+            let replies = connection.send_batch(batch).await?;
+            match batch::first_error(&replies) {
+                Some(error) => Err(error),
+                None => Ok(replies),
+            }
+        })
+        .await
+    }
+
+    /// A batch whose replies are each their own answer: error replies are values.
+    pub(super) async fn batch_replies(
+        &self,
+        op: Op<'_>,
+        batch: &Batch,
+    ) -> Result<Vec<Value>, CacheError> {
+        self.run(op, |mut connection| async move {
+            connection.send_batch(batch).await
+        })
+        .await
+    }
+
+    /// Whether the connections go to a cluster (whose pipelines must keep to one slot).
+    #[cfg(feature = "cluster")]
+    pub(super) fn is_cluster(&self) -> bool {
+        matches!(self.target, Target::Cluster(_))
     }
 
     /// A pipeline whose replies are wanted, under the operation deadline.
@@ -612,6 +682,28 @@ impl Changing<'_> {
 impl Drop for Changing<'_> {
     fn drop(&mut self) {
         self.forget();
+    }
+}
+
+/// What a cache's connections are opened to.
+#[derive(Clone)]
+pub(super) enum Target {
+    /// One server.
+    Server(redis::Client),
+    /// A Redis Cluster, through its seed nodes.
+    #[cfg(feature = "cluster")]
+    Cluster(redis::cluster::ClusterClient),
+}
+
+impl Target {
+    /// Where it is, for `Debug`: the address of the server, or the seeds of the cluster (no
+    /// password: URLs may hold one).
+    pub(super) fn describe(&self) -> String {
+        match self {
+            Target::Server(client) => client.get_connection_info().addr().to_string(),
+            #[cfg(feature = "cluster")]
+            Target::Cluster(_) => "cluster".to_owned(),
+        }
     }
 }
 

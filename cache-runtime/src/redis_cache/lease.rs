@@ -14,6 +14,7 @@ use std::time::Duration;
 use redis::Value;
 
 use super::RedisCache;
+use super::batch::Batch;
 use super::op::Op;
 use super::script::{Lua, reply_code};
 use super::tags::{self, TagKey};
@@ -89,9 +90,9 @@ impl Leases for RedisCache {
                 return Ok(());
             }
             let op = Op::on_key("EVAL tag-add", ErrorCode::Set, key).in_view(self.view.prefix());
-            let mut pipeline = redis::pipe();
-            self.add_to_tags(&mut pipeline, key, expiry::record_millis(ttl), tags)?;
-            self.connection.pipeline(op, &pipeline).await
+            let mut batch = Batch::new();
+            self.add_to_tags(&mut batch, key, expiry::record_millis(ttl), tags)?;
+            self.connection.batch(op, &batch).await.map(drop)
         })
     }
 
@@ -135,13 +136,12 @@ impl RedisCache {
                 Err(error) => Err(error),
             };
         }
-        let mut pipeline = redis::pipe();
         // Each reply on its own: an error in a tag's script must not hide whether the `SET`
         // placed the marker, which must then be given back.
-        pipeline.ignore_errors();
-        pipeline.add_command(set);
-        self.add_to_tags(&mut pipeline, key, keep_ms, tags)?;
-        let replies: Vec<Value> = self.connection.pipeline_query(op, &pipeline).await?;
+        let mut batch = Batch::new();
+        batch.add(&self.full_key(key), set);
+        self.add_to_tags(&mut batch, key, keep_ms, tags)?;
+        let replies: Vec<Value> = self.connection.batch_replies(op, &batch).await?;
         let mut replies = replies.into_iter();
         let lease = match replies.next() {
             Some(Value::Nil | Value::Okay) => Lease::Granted,
@@ -171,23 +171,24 @@ impl RedisCache {
         Ok(lease)
     }
 
-    /// Adds the scripts that record `key` under each of `tags` for `keep_ms` to `pipeline`.
+    /// Adds the scripts that record `key` under each of `tags` for `keep_ms` to `batch`.
     fn add_to_tags(
         &self,
-        pipeline: &mut redis::Pipeline,
+        batch: &mut Batch,
         key: &str,
         keep_ms: u64,
         tags: &[&str],
     ) -> Result<(), CacheError> {
         for &tag in tags {
-            pipeline
-                .cmd("EVAL")
-                .arg(tags::ADD)
+            let set = TagKey::new(self.view.prefix(), tag).bytes();
+            let mut add = redis::cmd("EVAL");
+            add.arg(tags::ADD)
                 .arg(1)
-                .arg(TagKey::new(self.view.prefix(), tag))
+                .arg(&set)
                 .arg(tags::GENERATION)
                 .arg(self.key(key)?)
                 .arg(keep_ms);
+            batch.add(&set, add);
         }
         Ok(())
     }

@@ -30,6 +30,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::runtime::Handle;
 
 use super::tier::Tier;
+use super::wired::Wired;
 
 /// What the socket of one connection has seen.
 #[derive(Default)]
@@ -89,8 +90,8 @@ impl Wire {
 /// An open connection; clones share it.
 #[derive(Clone)]
 pub(super) struct Link {
-    pub(super) connection: MultiplexedConnection,
-    /// `None` for connections opened by redis-rs (TLS).
+    pub(super) connection: Wired,
+    /// `None` for connections opened by redis-rs (TLS, and a cluster's).
     pub(super) wire: Option<Arc<Wire>>,
     /// Tells links apart, so that a failing call discards only the one it used.
     pub(super) id: u64,
@@ -112,7 +113,7 @@ impl Link {
 
     /// The connection to send on, the socket's byte count now (what a failure can then
     /// tell: see [`Mark::never_written`]), and the link's id.
-    pub(super) fn into_parts(self) -> (MultiplexedConnection, Mark, u64) {
+    pub(super) fn into_parts(self) -> (Wired, Mark, u64) {
         let mark = Mark(self.wire.map(|wire| {
             let written = wire.written();
             (wire, written)
@@ -198,7 +199,7 @@ async fn connect(
                 .get_multiplexed_async_connection_with_config(config)
                 .await?;
             return Ok(Link {
-                connection,
+                connection: Wired::Server(connection),
                 wire: None,
                 id,
             });
@@ -224,7 +225,7 @@ async fn connect(
         ended.die();
     }));
     Ok(Link {
-        connection,
+        connection: Wired::Server(connection),
         wire: Some(wire),
         id,
     })
@@ -328,4 +329,20 @@ impl AsyncWrite for Counted {
             Stream::Unix(socket) => Pin::new(socket).poll_shutdown(cx),
         }
     }
+}
+
+/// Opens a cluster connection (see `cluster.rs`) within `connect_timeout`: its seeds, its
+/// slot map, and redis-rs's task, spawned on the current runtime.
+#[cfg(feature = "cluster")]
+pub(super) async fn open_cluster(
+    client: &redis::cluster::ClusterClient,
+    connect_timeout: Duration,
+    id: u64,
+) -> Result<Link, RedisError> {
+    let connection = within(connect_timeout, super::cluster::open(client)).await??;
+    Ok(Link {
+        connection: Wired::Cluster(connection),
+        wire: None,
+        id,
+    })
 }

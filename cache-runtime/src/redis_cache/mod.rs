@@ -18,8 +18,11 @@
 //!   them and closes the breaker.
 
 mod background;
+mod batch;
 mod breaker;
 mod builder;
+#[cfg(feature = "cluster")]
+mod cluster;
 mod coalesce;
 mod connection;
 mod key;
@@ -33,6 +36,7 @@ mod script;
 mod tags;
 mod tier;
 mod view;
+mod wired;
 
 pub use builder::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_CONNECTIONS, DEFAULT_COOL_DOWN, DEFAULT_FAILURE_THRESHOLD,

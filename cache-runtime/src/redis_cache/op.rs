@@ -179,7 +179,8 @@ impl<'a> Op<'a> {
 ///
 /// Everything else the server answers with is permanent for that request: `NOPERM` (an
 /// ACL forbids the command or key), `ERR` (an unknown command, wrong arguments),
-/// `WRONGTYPE` (an answer about one key, not an outage), `CROSSSLOT`, `EXECABORT`.
+/// `WRONGTYPE` (an answer about one key, not an outage), `CROSSSLOT`, `EXECABORT`. `MOVED`
+/// and `ASK` pass: a cluster moving a slot.
 pub(super) fn is_passing_refusal(error: &RedisError) -> bool {
     use redis::{ErrorKind, ServerErrorKind};
     // A pipeline's refusals come as one error, with no code of its own when the kind of
@@ -216,6 +217,9 @@ fn is_passing_code(code: &str) -> bool {
             | "CLUSTERDOWN"
             | "MASTERDOWN"
             | "READONLY"
+            // A slot on its way between nodes that redis-rs did not follow in time.
+            | "MOVED"
+            | "ASK"
             | "NOAUTH"
             | "WRONGPASS"
     )
@@ -256,6 +260,8 @@ mod tests {
             "CLUSTERDOWN The cluster is down",
             "MASTERDOWN Link with MASTER is down",
             "READONLY You can't write against a read only replica.",
+            "MOVED 3999 127.0.0.1:6381",
+            "ASK 3999 127.0.0.1:6381",
             "NOAUTH Authentication required.",
             "WRONGPASS invalid username-password pair",
         ] {

@@ -19,8 +19,9 @@
 
 use std::io::Write;
 
-use redis::{RedisWrite, ToRedisArgs};
+use redis::{RedisWrite, ToRedisArgs, Value};
 
+use super::batch::Batch;
 use super::pending::Deletion;
 use super::{Connection, Op, RedisCache};
 use crate::error::{CacheError, ErrorCode};
@@ -150,12 +151,17 @@ impl Connection {
         op: Op<'_>,
         keys: &[Vec<u8>],
     ) -> Result<u64, CacheError> {
-        let mut take = redis::pipe();
+        let mut take = Batch::new();
         for key in keys {
             // EVAL, not EVALSHA: a pipeline cannot load a missing script and retry.
-            take.cmd("EVAL").arg(TAKE).arg(1).arg(key).arg(GENERATION);
+            let mut cmd = redis::cmd("EVAL");
+            cmd.arg(TAKE).arg(1).arg(key).arg(GENERATION);
+            take.add(key, cmd);
         }
-        let taken: Vec<(i64, Vec<Vec<u8>>)> = self.pipeline_query(op, &take).await?;
+        let taken: Vec<(i64, Vec<Vec<u8>>)> = self.batch(op, &take).await.and_then(|replies| {
+            redis::from_redis_value(Value::Array(replies))
+                .map_err(|error| op.redis_error(error.into()))
+        })?;
         let members: Vec<&[u8]> = taken
             .iter()
             .flat_map(|(_, members)| members.iter().map(Vec::as_slice))
@@ -171,22 +177,21 @@ impl Connection {
             let removed: u64 = self.query(unlink, redis::cmd("UNLINK").arg(batch)).await?;
             deleted += removed;
         }
-        let mut forget = redis::pipe();
+        let mut forget = Batch::new();
         for (key, (generation, _)) in keys.iter().zip(&taken) {
-            forget
-                .cmd("EVAL")
-                .arg(FORGET)
+            let mut cmd = redis::cmd("EVAL");
+            cmd.arg(FORGET)
                 .arg(1)
                 .arg(key)
                 .arg(generation)
-                .arg(GENERATION)
-                .ignore();
+                .arg(GENERATION);
+            forget.add(key, cmd);
         }
         let forget_op = Op {
             command: "EVAL forget-tag",
             ..op
         };
-        if let Err(error) = self.pipeline_query::<()>(forget_op, &forget).await {
+        if let Err(error) = self.batch(forget_op, &forget).await {
             // The entries are deleted; the members left in the sets are deleted again by
             // the next invalidation of these tags, which costs a miss at most.
             tracing::debug!(error = %error, "removing invalidated members from tag sets failed");

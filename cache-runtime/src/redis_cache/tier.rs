@@ -262,6 +262,19 @@ impl Tier {
         }
     }
 
+    /// What redis-rs calls with each push: [`on_push`](Self::on_push) on `tier`. On one
+    /// server it runs on the task reading the socket; on a cluster, on redis-rs's task that
+    /// forwards every node's pushes, a moment after the node's reader saw them.
+    pub(super) fn push_sender(
+        tier: &Arc<Tier>,
+    ) -> impl Fn(PushInfo) -> Result<(), std::convert::Infallible> + Send + Sync + 'static {
+        let tier = Arc::clone(tier);
+        move |push: PushInfo| {
+            tier.on_push(&push);
+            Ok(())
+        }
+    }
+
     pub(super) fn stats(&self) -> LocalTierStats {
         LocalTierStats {
             hits: self.hits.load(Ordering::Relaxed),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::RedisCacheBuilder;
+use super::batch::Batch;
 use super::connection::{Changing, Connection};
 use super::key::PrefixedKey;
 use super::op::Op;
@@ -75,15 +76,7 @@ impl std::fmt::Debug for RedisCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Only the address: the URL may hold a password.
         f.debug_struct("RedisCache")
-            .field(
-                "addr",
-                &self
-                    .connection
-                    .client
-                    .get_connection_info()
-                    .addr()
-                    .to_string(),
-            )
+            .field("addr", &self.connection.target.describe())
             .field("prefix", &self.view.prefix())
             .field("op_timeout", &self.connection.op_timeout)
             .finish_non_exhaustive()
@@ -103,6 +96,34 @@ impl RedisCache {
     /// A builder for a prefix, deadlines and other settings.
     pub fn builder(url: impl Into<String>) -> RedisCacheBuilder {
         RedisCacheBuilder::new(url.into())
+    }
+
+    /// A cache on the Redis Cluster that `nodes` (seed node URLs, such as
+    /// `redis://10.0.0.1:6379`; one reachable node is enough) belong to, with default
+    /// settings; see [`cluster_builder`](Self::cluster_builder).
+    ///
+    /// # Errors
+    /// An [`ErrorCode::Config`] error when `nodes` is empty, a URL is not valid, or the
+    /// seeds' credentials differ. An unreachable cluster is not an error here: the first
+    /// operation connects.
+    #[cfg(feature = "cluster")]
+    pub fn cluster(nodes: &[&str]) -> Result<Self, CacheError> {
+        Self::cluster_builder(nodes).build()
+    }
+
+    /// The same builder as [`builder`](Self::builder), with every option, for a Redis
+    /// Cluster: the cache it builds is a `RedisCache` like any other, so application code
+    /// does not change.
+    ///
+    /// redis-rs's cluster client (`cluster-async`) maps slots to nodes, follows `MOVED` and
+    /// `ASK`, and reconnects after a failover; its retries are kept within each operation's
+    /// deadline. What differs from one server: a batch of keys (`get_many`, `set_many`,
+    /// batched hits, a tag's deletions) goes out as one command or pipeline per slot, all at
+    /// once; `delete_pattern` and a prefixed `flush` scan every primary; the first tier
+    /// tracks keys on every node connection and is cleared when any of them is lost.
+    #[cfg(feature = "cluster")]
+    pub fn cluster_builder(nodes: &[&str]) -> RedisCacheBuilder {
+        RedisCacheBuilder::cluster(nodes)
     }
 
     /// A view sharing this cache's connection, confined to keys under this view's prefix
@@ -437,19 +458,15 @@ impl KeyValue for RedisCache {
             Some(ttl) => {
                 let millis = expiry::write_millis(ttl, ErrorCode::MultiSet, first_key)?;
                 let op = Op::plain("SET PX pipeline", ErrorCode::MultiSet);
-                let mut pipeline = redis::pipe();
+                let mut batch = Batch::new();
                 for &(key, value) in entries {
                     self.view.limits.check_value(key, value)?;
                     self.unblocked(op, key)?;
-                    pipeline
-                        .cmd("SET")
-                        .arg(self.key(key)?)
-                        .arg(value)
-                        .arg("PX")
-                        .arg(millis)
-                        .ignore();
+                    let mut set = redis::cmd("SET");
+                    set.arg(self.key(key)?).arg(value).arg("PX").arg(millis);
+                    batch.add(&self.full_key(key), set);
                 }
-                self.connection.pipeline(op, &pipeline).await
+                self.connection.batch(op, &batch).await.map(drop)
             }
         }
     }
