@@ -606,10 +606,7 @@ impl Connection {
             keys.retain(|key| deletes(key));
             if !keys.is_empty() {
                 let _changing = self.changing(|| Some(keys.clone()));
-                // On a cluster, redis-rs splits the `UNLINK` by slot and adds the counts.
-                let removed: u64 = self
-                    .query(op.not_resent(), redis::cmd("UNLINK").arg(&keys))
-                    .await?;
+                let removed = self.unlink(op.not_resent(), &keys).await?;
                 deleted += removed;
             }
             if next == 0 {

@@ -35,6 +35,7 @@ mod recovery;
 mod script;
 mod tags;
 mod tier;
+mod unlink;
 mod view;
 mod wired;
 

@@ -78,9 +78,7 @@ impl Connection {
     async fn replay(&self, batch: &Batch) -> Result<(), CacheError> {
         if !batch.keys.is_empty() {
             let op = Op::plain("UNLINK", ErrorCode::Delete).unguarded();
-            let _: u64 = self
-                .query(op, redis::cmd("UNLINK").arg(&batch.keys))
-                .await?;
+            self.unlink(op, &batch.keys).await?;
         }
         if !batch.patterns.is_empty() {
             let op = Op::plain("SCAN/UNLINK", ErrorCode::Delete).unguarded();

@@ -174,7 +174,7 @@ impl Connection {
         let mut deleted = 0;
         for batch in members.chunks(self.scan_count) {
             let _changing = self.changing(|| Some(batch.iter().map(|key| key.to_vec()).collect()));
-            let removed: u64 = self.query(unlink, redis::cmd("UNLINK").arg(batch)).await?;
+            let removed = self.unlink(unlink, batch).await?;
             deleted += removed;
         }
         let mut forget = Batch::new();

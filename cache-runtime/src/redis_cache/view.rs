@@ -315,9 +315,11 @@ impl Cache for RedisCache {
             .not_resent()
             .deletion();
         let _changing = self.changing(Some(key));
-        let removed: u64 = self
+        // Within the size limit, or not sent.
+        self.key(key)?;
+        let removed = self
             .connection
-            .query(op, redis::cmd("UNLINK").arg(self.key(key)?))
+            .unlink(op, &[self.full_key(key)])
             .await
             .map_err(|error| self.deferred(error, || Deletion::Key(self.full_key(key))))?;
         Ok(removed > 0)

@@ -32,6 +32,9 @@ pub(super) enum Node {
     /// One primary of a cluster, by address.
     #[cfg(feature = "cluster")]
     Primary { host: String, port: u16 },
+    /// The primary that owns a slot of a cluster.
+    #[cfg(feature = "cluster")]
+    Owner(redis::cluster_routing::Slot),
 }
 
 impl Wired {
@@ -47,6 +50,17 @@ impl Wired {
                 };
                 connection
                     .route_command(cmd.clone(), RoutingInfo::SingleNode(at))
+                    .await
+            }
+            #[cfg(feature = "cluster")]
+            (Wired::Cluster(connection), Node::Owner(slot)) => {
+                use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
+                let owner = Route::with_slot(*slot, SlotAddr::Master);
+                connection
+                    .route_command(
+                        cmd.clone(),
+                        RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(owner)),
+                    )
                     .await
             }
             (connection, _) => cmd.query_async(connection).await,
