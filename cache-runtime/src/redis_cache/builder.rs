@@ -326,7 +326,10 @@ impl RedisCacheBuilder {
                         root_cert: Some(pem.clone()),
                     });
                 }
-                builder.build().map(Target::Cluster).map_err(invalid)
+                builder
+                    .build()
+                    .map(|client| Target::Cluster(Box::new(client)))
+                    .map_err(invalid)
             }
         }
     }

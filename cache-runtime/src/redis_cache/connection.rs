@@ -689,7 +689,7 @@ pub(super) enum Target {
     Server(redis::Client),
     /// A Redis Cluster, through its seed nodes.
     #[cfg(feature = "cluster")]
-    Cluster(redis::cluster::ClusterClient),
+    Cluster(Box<redis::cluster::ClusterClient>),
 }
 
 impl Target {
