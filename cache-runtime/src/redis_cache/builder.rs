@@ -326,10 +326,7 @@ impl RedisCacheBuilder {
                         root_cert: Some(pem.clone()),
                     });
                 }
-                builder
-                    .build()
-                    .map(|client| Target::Cluster(Box::new(client)))
-                    .map_err(invalid)
+                builder.build().map(Target::Cluster).map_err(invalid)
             }
         }
     }

@@ -683,13 +683,15 @@ impl Drop for Changing<'_> {
 }
 
 /// What a cache's connections are opened to.
+// One per cache, made once: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone)]
 pub(super) enum Target {
     /// One server.
     Server(redis::Client),
     /// A Redis Cluster, through its seed nodes.
     #[cfg(feature = "cluster")]
-    Cluster(Box<redis::cluster::ClusterClient>),
+    Cluster(redis::cluster::ClusterClient),
 }
 
 impl Target {
