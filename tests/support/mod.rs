@@ -11,6 +11,7 @@
 //! statics are never dropped, so the process would outlive the test binary).
 
 pub mod backend;
+pub mod cluster;
 pub mod matrix;
 pub mod wait;
 
