@@ -11,6 +11,7 @@
 //! statics are never dropped, so the process would outlive the test binary).
 
 pub mod backend;
+pub mod cluster;
 pub mod matrix;
 pub mod wait;
 
@@ -80,29 +81,26 @@ impl RedisServer {
         let password = requirepass(&args);
         // Guards: a panic below removes the directory and releases the port.
         let dir = PrivateDir::create();
-        let mut conflicts = String::new();
-        for attempt in 1..=START_ATTEMPTS {
+        let reserve = || {
             let port = ReservedPort::reserve();
-            match launch(port.0, &dir.0, &args, password.as_deref()) {
-                Ok(process) => {
-                    return RedisServer {
-                        process: Some(process),
-                        port,
-                        args,
-                        password,
-                        dir,
-                    };
-                }
-                Err(Failure::PortTaken(report)) => {
-                    let _ = writeln!(conflicts, "attempt {attempt}: {report}");
-                }
-                Err(Failure::Fatal(report)) => panic!("could not start redis-server: {report}"),
-            }
-        }
-        panic!(
-            "could not start redis-server: the chosen port was taken by another process \
-             {START_ATTEMPTS} times in a row\n{conflicts}"
+            let number = port.0;
+            (port, number)
+        };
+        let (port, process) = launch_on_fresh_port(
+            "redis-server",
+            reserve,
+            &dir.0,
+            &args,
+            password.as_deref(),
+            spawn_here,
         );
+        RedisServer {
+            process: Some(process),
+            port,
+            args,
+            password,
+            dir,
+        }
     }
 
     /// The loopback port the server listens on (kept across `stop`/`restart`).
@@ -144,33 +142,14 @@ impl RedisServer {
     /// meanwhile, retries for a bounded time, then panics.
     pub fn restart(&mut self) {
         self.stop();
-        let started = Instant::now();
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            match launch(
-                self.port.0,
-                &self.dir.0,
-                &self.args,
-                self.password.as_deref(),
-            ) {
-                Ok(process) => {
-                    self.process = Some(process);
-                    return;
-                }
-                Err(Failure::PortTaken(_)) if started.elapsed() < RESTART_PORT_TIMEOUT => {
-                    thread::sleep(RESTART_RETRY_PAUSE);
-                }
-                Err(Failure::PortTaken(report)) => panic!(
-                    "could not restart redis-server: port {} stayed taken for {:?} \
-                     ({attempts} attempts); last attempt: {report}",
-                    self.port.0, RESTART_PORT_TIMEOUT
-                ),
-                Err(Failure::Fatal(report)) => {
-                    panic!("could not restart redis-server: {report}")
-                }
-            }
-        }
+        self.process = Some(relaunch(
+            "redis-server",
+            self.port.0,
+            &self.dir.0,
+            &self.args,
+            self.password.as_deref(),
+            spawn_here,
+        ));
     }
 
     /// SIGSTOP the process (for fault tests): it keeps its connections and
@@ -327,13 +306,80 @@ enum Failure {
     Fatal(String),
 }
 
-/// Spawns `redis-server` on `port` and waits until it answers. On failure
-/// the child is killed and reaped before returning.
+/// How [`launch`] turns the prepared command into a child process.
+type Spawn = fn(Command) -> io::Result<Child>;
+
+/// Spawns from the calling thread.
+fn spawn_here(mut command: Command) -> io::Result<Child> {
+    command.spawn()
+}
+
+/// [`launch`] on a fresh reservation from `reserve` (a guard and the port it
+/// holds) until one is not taken by another process. Panics on any other
+/// failure, or after [`START_ATTEMPTS`] taken ports; `what` names the server
+/// in the message.
+fn launch_on_fresh_port<R>(
+    what: &str,
+    mut reserve: impl FnMut() -> (R, u16),
+    dir: &Path,
+    args: &[String],
+    password: Option<&str>,
+    spawn: Spawn,
+) -> (R, Process) {
+    let mut conflicts = String::new();
+    for attempt in 1..=START_ATTEMPTS {
+        let (reservation, port) = reserve();
+        match launch(port, dir, args, password, spawn) {
+            Ok(process) => return (reservation, process),
+            Err(Failure::PortTaken(report)) => {
+                let _ = writeln!(conflicts, "attempt {attempt}: {report}");
+            }
+            Err(Failure::Fatal(report)) => panic!("could not start {what}: {report}"),
+        }
+    }
+    panic!(
+        "could not start {what}: the chosen port was taken by another process \
+         {START_ATTEMPTS} times in a row\n{conflicts}"
+    );
+}
+
+/// [`launch`] on the same port again, retrying for a bounded time while
+/// another process holds it; panics after that, or on any other failure.
+fn relaunch(
+    what: &str,
+    port: u16,
+    dir: &Path,
+    args: &[String],
+    password: Option<&str>,
+    spawn: Spawn,
+) -> Process {
+    let started = Instant::now();
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match launch(port, dir, args, password, spawn) {
+            Ok(process) => return process,
+            Err(Failure::PortTaken(_)) if started.elapsed() < RESTART_PORT_TIMEOUT => {
+                thread::sleep(RESTART_RETRY_PAUSE);
+            }
+            Err(Failure::PortTaken(report)) => panic!(
+                "could not restart {what}: port {port} stayed taken for {:?} \
+                 ({attempts} attempts); last attempt: {report}",
+                RESTART_PORT_TIMEOUT
+            ),
+            Err(Failure::Fatal(report)) => panic!("could not restart {what}: {report}"),
+        }
+    }
+}
+
+/// Spawns `redis-server` on `port` through `spawn` and waits until it
+/// answers. On failure the child is killed and reaped before returning.
 fn launch(
     port: u16,
     dir: &Path,
     args: &[String],
     password: Option<&str>,
+    spawn: Spawn,
 ) -> Result<Process, Failure> {
     let log_path = dir.join(LOG_FILE);
     let stderr_path = dir.join(STDERR_FILE);
@@ -365,7 +411,7 @@ fn launch(
         // Not null: errors in the arguments are printed here, before the log
         // file is opened.
         .stderr(stderr);
-    let child = match command.spawn() {
+    let child = match spawn(command) {
         Ok(child) => child,
         Err(error) if error.kind() == io::ErrorKind::NotFound => panic!("{REDIS_SERVER_NOT_FOUND}"),
         Err(error) => panic!("could not spawn redis-server: {error}"),
@@ -525,6 +571,59 @@ struct ReservedPort(u16);
 impl ReservedPort {
     fn reserve() -> ReservedPort {
         ReservedPort(reserve_port())
+    }
+
+    /// A port and its `port + offset` (a cluster node's bus port), both free a
+    /// moment ago and both reserved.
+    ///
+    /// Both lie below the kernel's ephemeral range: outgoing connections (the
+    /// cluster's own bus links, every client) take their source ports from
+    /// that range, and one could take a killed node's port before the node
+    /// is restarted on it.
+    fn reserve_with_offset(offset: u16) -> (ReservedPort, ReservedPort) {
+        let (low, high) = ports_below_ephemeral(offset);
+        let hasher = std::collections::hash_map::RandomState::new();
+        for attempt in 0..1000_u32 {
+            let span = u64::from(high - low) + 1;
+            let pick = std::hash::BuildHasher::hash_one(&hasher, attempt) % span;
+            let port = low + u16::try_from(pick).expect("pick < span <= u16::MAX");
+            let pair = [port, port + offset];
+            let mut in_use = PORTS_IN_USE
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if pair.iter().any(|p| *p == 6379 || in_use.contains(p)) {
+                continue;
+            }
+            // Both bound at once: each must be free while the other is held.
+            let free = pair
+                .iter()
+                .map(|&p| TcpListener::bind((Ipv4Addr::LOCALHOST, p)))
+                .collect::<io::Result<Vec<_>>>()
+                .is_ok();
+            if free {
+                in_use.extend(pair);
+                return (ReservedPort(pair[0]), ReservedPort(pair[1]));
+            }
+        }
+        panic!(
+            "could not find a free loopback port pair {offset} apart in [{low}, {high}] in 1000 tries"
+        );
+    }
+}
+
+/// The ports `p` with `p` and `p + offset` both from 10000 (clear of the
+/// usual services) to below the ephemeral range
+/// (`/proc/sys/net/ipv4/ip_local_port_range`), as an inclusive range; the
+/// whole unprivileged range if that leaves too few.
+fn ports_below_ephemeral(offset: u16) -> (u16, u16) {
+    const LOW: u16 = 10000;
+    let ephemeral_start = fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|text| text.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    match ephemeral_start.checked_sub(offset + 1) {
+        Some(high) if high >= LOW + 1000 => (LOW, high),
+        _ => (1024, u16::MAX - offset),
     }
 }
 
