@@ -435,6 +435,8 @@ macro_rules! flight_cases {
 flight_cases!(memory);
 flight_cases!(redis);
 flight_cases!(redis_tiered);
+flight_cases!(cluster);
+flight_cases!(cluster_tiered);
 
 by_backend!(
     concurrent_callers_run_a_slow_body_once,

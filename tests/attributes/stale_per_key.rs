@@ -138,5 +138,7 @@ macro_rules! case {
 case!(memory);
 case!(redis);
 case!(redis_tiered);
+case!(cluster);
+case!(cluster_tiered);
 
 by_backend!(a_load_outside_a_flight_is_stored_despite_an_unrelated_invalidation);

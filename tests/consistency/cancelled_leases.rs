@@ -126,6 +126,8 @@ macro_rules! abandoned {
 abandoned!(memory);
 abandoned!(redis);
 abandoned!(redis_tiered);
+abandoned!(cluster);
+abandoned!(cluster_tiered);
 
 by_backend!(a_leader_and_its_waiter_cancelled_together_leave_no_lease);
 

@@ -240,6 +240,8 @@ async fn both(b: &Backend, kind: Kind) {
         BackendKind::Memory => "memory",
         BackendKind::Redis => "redis",
         BackendKind::RedisTiered => "redis with a first tier",
+        BackendKind::Cluster => "a redis cluster",
+        BackendKind::ClusterTiered => "a redis cluster with a first tier",
     };
     println!(
         "history backend={backend} invalidation={kind:?}: stale rows with leases \

@@ -15,6 +15,7 @@ use cache_aside::prelude::*;
 use cache_aside::{LeaseToken, MemoryCache, RedisCache, RedisCacheBuilder, SharedCache};
 
 use super::RedisServer;
+use super::cluster::{ClusterLease, RedisCluster};
 
 /// Makes every backend's namespace unique in this process: single flight is in-process and
 /// keyed by the key, so two tests must never share a key, even on different stores.
@@ -99,8 +100,16 @@ impl Settings {
     }
 
     fn redis(self, server: &RedisServer, tier: Tier) -> RedisCache {
-        let mut builder: RedisCacheBuilder =
-            RedisCache::builder(server.url()).op_timeout(OP_TIMEOUT);
+        self.build(RedisCache::builder(server.url()), tier)
+    }
+
+    fn cluster(self, seeds: &[String], tier: Tier) -> RedisCache {
+        let seeds: Vec<&str> = seeds.iter().map(String::as_str).collect();
+        self.build(RedisCache::cluster_builder(&seeds), tier)
+    }
+
+    fn build(self, builder: RedisCacheBuilder, tier: Tier) -> RedisCache {
+        let mut builder = builder.op_timeout(OP_TIMEOUT);
         if let Some(prefix) = self.prefix {
             builder = builder.prefix(prefix);
         }
@@ -135,6 +144,18 @@ pub enum Kind {
     /// A `RedisCache` with its first tier on ([`TIER_ENTRIES`], [`TIER_MAX_TTL`]), its twin
     /// too: what two processes that both keep hot keys in memory would be.
     RedisTiered,
+    /// A `RedisCache` on a Redis Cluster (3 primaries, 3 replicas), the binary's shared one,
+    /// leased to one case at a time and emptied for it.
+    Cluster,
+    /// The same with the first tier on.
+    ClusterTiered,
+}
+
+impl Kind {
+    /// Whether the store is Redis (a server or a cluster).
+    pub fn is_redis(self) -> bool {
+        self != Kind::Memory
+    }
 }
 
 /// Whether a Redis backend's caches keep a first tier.
@@ -163,6 +184,9 @@ pub struct Backend {
     kind: Kind,
     adapter: Adapter,
     redis: Option<(RedisServer, Raw)>,
+    /// On a cluster: the raw connection, and the lease on the shared cluster (dropped last,
+    /// so that the next case gets the cluster only once this one's caches are gone).
+    cluster: Option<(Raw, ClusterLease)>,
 }
 
 impl Backend {
@@ -183,6 +207,36 @@ impl Backend {
             Kind::Memory => Backend::memory_with(settings),
             Kind::Redis => Backend::redis_with(settings),
             Kind::RedisTiered => Backend::redis_tiered_with(settings),
+            Kind::Cluster => Backend::on_cluster(settings, Tier::Off),
+            Kind::ClusterTiered => Backend::on_cluster(settings, Tier::On),
+        }
+    }
+
+    pub fn cluster() -> Backend {
+        Backend::on_cluster(Settings::DEFAULT, Tier::Off)
+    }
+
+    pub fn cluster_tiered() -> Backend {
+        Backend::on_cluster(Settings::DEFAULT, Tier::On)
+    }
+
+    fn on_cluster(settings: Settings, tier: Tier) -> Backend {
+        let lease = RedisCluster::shared();
+        let seeds = lease.seeds();
+        let cache = settings.cluster(&seeds, tier);
+        let raw = Raw::cluster(&lease);
+        let (kind, ns) = match tier {
+            Tier::Off => (Kind::Cluster, "c"),
+            Tier::On => (Kind::ClusterTiered, "ct"),
+        };
+        Backend {
+            cache: SharedCache::new(cache.clone()),
+            twin: SharedCache::new(settings.cluster(&seeds, tier)),
+            ns: namespace(ns),
+            kind,
+            adapter: Adapter::Redis(cache),
+            redis: None,
+            cluster: Some((raw, lease)),
         }
     }
 
@@ -196,6 +250,7 @@ impl Backend {
             kind: Kind::Memory,
             adapter: Adapter::Memory(cache),
             redis: None,
+            cluster: None,
         }
     }
 
@@ -222,6 +277,7 @@ impl Backend {
             kind,
             adapter: Adapter::Redis(cache),
             redis: Some((server, raw)),
+            cluster: None,
         }
     }
 
@@ -239,9 +295,17 @@ impl Backend {
         self.redis.as_ref().map(|(server, _)| server)
     }
 
-    /// The raw connection to the server, on Redis.
+    /// The raw connection to the server or the cluster, on Redis.
     pub fn raw(&self) -> Option<&Raw> {
-        self.redis.as_ref().map(|(_, raw)| raw)
+        match (&self.redis, &self.cluster) {
+            (Some((_, raw)), _) | (None, Some((raw, _))) => Some(raw),
+            (None, None) => None,
+        }
+    }
+
+    /// The cluster, on a cluster.
+    pub fn redis_cluster(&self) -> Option<&RedisCluster> {
+        self.cluster.as_ref().map(|(_, lease)| &**lease)
     }
 
     /// `ns:rest`: a key of this test.
@@ -297,20 +361,27 @@ fn namespace(kind: &str) -> String {
     format!("{kind}{}", NAMESPACES.fetch_add(1, Ordering::Relaxed))
 }
 
-/// A plain connection to a server, kept for the test, to read and tamper with what the
-/// server holds behind the library's back.
-pub struct Raw(Mutex<redis::Connection>);
+/// A plain connection to a server (or a cluster), kept for the test, to read and tamper
+/// with what the store holds behind the library's back.
+pub struct Raw(Mutex<Box<dyn redis::ConnectionLike + Send>>);
 
 impl Raw {
     pub fn new(server: &RedisServer) -> Raw {
-        Raw(Mutex::new(server.raw()))
+        Raw(Mutex::new(Box::new(server.raw())))
+    }
+
+    /// redis-rs's synchronous cluster connection (it follows `MOVED` and `ASK`; `KEYS` goes
+    /// to every primary).
+    pub fn cluster(cluster: &RedisCluster) -> Raw {
+        Raw(Mutex::new(Box::new(cluster.raw().into_connection())))
     }
 
     /// Runs `command` and returns its reply.
     pub fn query<T: redis::FromRedisValue>(&self, command: &redis::Cmd) -> T {
         let mut connection = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let connection: &mut dyn redis::ConnectionLike = &mut **connection;
         command
-            .query(&mut *connection)
+            .query(connection)
             .unwrap_or_else(|error| panic!("raw {command:?}: {error}"))
     }
 

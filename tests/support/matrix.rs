@@ -1,7 +1,9 @@
 //! The backend matrix: one list of cases, each an `async fn case(backend: Backend)` in a
 //! module at the test binary's root, instantiated once per backend as `memory::case` on a
 //! `MemoryCache`, `redis::case` on a `RedisCache` over a `redis-server` of its own, and
-//! `redis_tiered::case` on the same with its first tier on (`Kind::RedisTiered`).
+//! `redis_tiered::case` on the same with its first tier on (`Kind::RedisTiered`), and
+//! `cluster::case` / `cluster_tiered::case` on a Redis Cluster (the binary's shared one,
+//! one case at a time), without and with the first tier.
 //!
 //! ```ignore
 //! matrix! {
@@ -32,6 +34,16 @@ macro_rules! matrix {
                 @cases RedisTiered; $($module :: $case $(with $settings)?),*
             );
         }
+        mod cluster {
+            $crate::support::matrix::matrix!(
+                @cases Cluster; $($module :: $case $(with $settings)?),*
+            );
+        }
+        mod cluster_tiered {
+            $crate::support::matrix::matrix!(
+                @cases ClusterTiered; $($module :: $case $(with $settings)?),*
+            );
+        }
     };
     ($($topic:ident { $($module:ident :: $case:ident $(with $settings:expr)?),* $(,)? })*) => {
         mod memory {
@@ -57,6 +69,24 @@ macro_rules! matrix {
                 mod $topic {
                     $crate::support::matrix::matrix!(
                         @cases RedisTiered; $($module :: $case $(with $settings)?),*
+                    );
+                }
+            )*
+        }
+        mod cluster {
+            $(
+                mod $topic {
+                    $crate::support::matrix::matrix!(
+                        @cases Cluster; $($module :: $case $(with $settings)?),*
+                    );
+                }
+            )*
+        }
+        mod cluster_tiered {
+            $(
+                mod $topic {
+                    $crate::support::matrix::matrix!(
+                        @cases ClusterTiered; $($module :: $case $(with $settings)?),*
                     );
                 }
             )*
@@ -93,6 +123,10 @@ macro_rules! by_backend {
                     $crate::support::backend::Kind::Redis => redis::$case(backend).await,
                     $crate::support::backend::Kind::RedisTiered => {
                         redis_tiered::$case(backend).await
+                    }
+                    $crate::support::backend::Kind::Cluster => cluster::$case(backend).await,
+                    $crate::support::backend::Kind::ClusterTiered => {
+                        cluster_tiered::$case(backend).await
                     }
                 }
             }

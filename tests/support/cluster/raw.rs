@@ -55,6 +55,11 @@ impl ClusterRaw {
         cmd.query(&mut self.con)
     }
 
+    /// The connection, to keep.
+    pub fn into_connection(self) -> ClusterConnection {
+        self.con
+    }
+
     /// The connection itself.
     pub fn connection(&mut self) -> &mut ClusterConnection {
         &mut self.con
