@@ -36,14 +36,26 @@ pub fn cache_from_env(url: &str) -> Option<RedisCache> {
     Some(handle(&std::env::var(url).ok()?))
 }
 
-/// A handle of its own onto the server at `url`, sharing no in-process state with any other
-/// (as another process's would be), with a deadline generous enough for a loaded machine.
+/// A handle of its own onto the server at `url` (or the cluster, for `cluster=` and its
+/// seeds: see [`cluster_spec`]), sharing no in-process state with any other (as another
+/// process's would be), with a deadline generous enough for a loaded machine.
 pub fn handle(url: &str) -> RedisCache {
-    RedisCache::builder(url)
+    let builder = match url.strip_prefix(CLUSTER) {
+        Some(seeds) => RedisCache::cluster_builder(&seeds.split(',').collect::<Vec<_>>()),
+        None => RedisCache::builder(url),
+    };
+    builder
         .op_timeout(Duration::from_secs(5))
         .build()
         .expect("a valid URL")
 }
+
+/// What a child is given for a cluster: [`handle`] reads it back.
+pub fn cluster_spec(seeds: &[String]) -> String {
+    format!("{CLUSTER}{}", seeds.join(","))
+}
+
+const CLUSTER: &str = "cluster=";
 
 /// Waits for `child` to exit and returns its stdout; kills it and fails the test after
 /// `limit`.

@@ -1,5 +1,6 @@
 //! Stampede across processes: four OS processes with 100 callers each ask for one cold key
-//! whose body takes 200 ms; the body runs once in all, and every caller gets the value.
+//! whose body takes 200 ms; the body runs once in all, and every caller gets the value. On
+//! one server, and on a Redis Cluster.
 
 use std::time::{Duration, Instant};
 
@@ -8,6 +9,7 @@ use cache_aside::{RedisCache, cached, stats_for};
 
 use crate::children;
 use crate::support::RedisServer;
+use crate::support::cluster::RedisCluster;
 use crate::support::wait::eventually;
 
 const PROCESSES: usize = 4;
@@ -32,10 +34,33 @@ async fn hot(cache: &RedisCache) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_processes_load_a_cold_key_once() {
     let server = RedisServer::start();
-    let url = server.url();
+    let runs = stampede("one server", &server.url(), || {
+        redis::cmd("GET")
+            .arg("stampede:runs")
+            .query(&mut server.raw())
+            .expect("the run count")
+    });
+    assert_eq!(runs, 1, "the body ran once across all processes");
+}
+
+/// The same on a Redis Cluster: the lease, the count and the barrier live on three primaries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_processes_load_a_cold_key_once_on_a_cluster() {
+    let cluster = RedisCluster::shared();
+    let runs = stampede(
+        "a cluster",
+        &children::cluster_spec(&cluster.seeds()),
+        || cluster.raw().query(redis::cmd("GET").arg("stampede:runs")),
+    );
+    assert_eq!(runs, 1, "the body ran once across all processes");
+}
+
+/// Runs the children against `url` and returns how many times the body ran (`runs` reads it
+/// from the store).
+fn stampede(on: &str, url: &str, runs: impl FnOnce() -> u64) -> u64 {
     let started = Instant::now();
     let children: Vec<_> = (0..PROCESSES)
-        .map(|_| children::spawn("stampede::child", &[(URL, &url)]))
+        .map(|_| children::spawn("stampede::child", &[(URL, url)]))
         .collect();
     let outputs: Vec<String> = children
         .into_iter()
@@ -52,19 +77,16 @@ async fn four_processes_load_a_cold_key_once() {
         PROCESSES,
         "every child reported:\n{outputs:?}"
     );
-    let runs: u64 = redis::cmd("GET")
-        .arg("stampede:runs")
-        .query(&mut server.raw())
-        .expect("the run count");
+    let runs = runs();
     println!(
-        "stampede: {PROCESSES} processes x {CALLERS} callers, body {BODY:?}: the body ran \
-         {runs} time(s) in all ({:?} with process start-up)",
+        "stampede on {on}: {PROCESSES} processes x {CALLERS} callers, body {BODY:?}: the body \
+         ran {runs} time(s) in all ({:?} with process start-up)",
         started.elapsed()
     );
     for report in reports {
         println!("  {report}");
     }
-    assert_eq!(runs, 1, "the body ran once across all processes");
+    runs
 }
 
 /// One of the processes: waits until all are ready, then runs its callers at once.

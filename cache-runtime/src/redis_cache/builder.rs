@@ -396,3 +396,35 @@ fn ensure_crypto_provider() {
         let _ = rustls::crypto::ring::default_provider().install_default();
     }
 }
+
+#[cfg(all(test, feature = "cluster"))]
+mod cluster_tests {
+    use crate::RedisCache;
+    use crate::error::ErrorCode;
+
+    #[test]
+    fn a_cluster_needs_valid_seeds_that_agree() {
+        let no_seeds = RedisCache::cluster(&[]).unwrap_err();
+        assert_eq!(no_seeds.code(), ErrorCode::Config);
+        assert!(no_seeds.to_string().contains("seed"), "{no_seeds}");
+        let invalid = RedisCache::cluster(&["redis://127.0.0.1:7000", "not a url"]).unwrap_err();
+        assert_eq!(invalid.code(), ErrorCode::Config);
+        let disagree = RedisCache::cluster(&[
+            "redis://:pw-alpha@127.0.0.1:7000",
+            "redis://:pw-beta@127.0.0.1:7001",
+        ])
+        .unwrap_err();
+        assert_eq!(disagree.code(), ErrorCode::Config);
+        assert!(
+            !format!("{disagree:?}").contains("pw-"),
+            "no password in the error: {disagree}"
+        );
+        // Nothing listens there: building never touches the network.
+        let cache = RedisCache::cluster_builder(&["redis://127.0.0.1:1"])
+            .prefix("p:")
+            .build()
+            .unwrap();
+        assert_eq!(cache.prefix(), "p:");
+        assert!(format!("{cache:?}").contains("cluster"));
+    }
+}
