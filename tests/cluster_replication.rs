@@ -1,0 +1,126 @@
+//! On a Redis Cluster, a deletion counts as done once a replica has it (`WAIT 1`), so that
+//! an invalidation the cache acknowledged survives its primary's failover: one that no
+//! replica confirms is kept for replay, and keeps its key out of the cache meanwhile; a
+//! primary without replicas deletes without waiting.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use cache_aside::prelude::*;
+use cache_aside::{ErrorCode, RedisCache};
+use support::cluster::{ClusterNode, RedisCluster};
+use support::wait::{bounded, eventually};
+
+const OP_TIMEOUT: Duration = Duration::from_millis(400);
+const LIMIT: Duration = Duration::from_secs(20);
+
+fn cache(cluster: &RedisCluster) -> RedisCache {
+    let seeds = cluster.seeds();
+    let seeds: Vec<&str> = seeds.iter().map(String::as_str).collect();
+    RedisCache::cluster_builder(&seeds)
+        .op_timeout(OP_TIMEOUT)
+        .build()
+        .expect("valid seeds")
+}
+
+/// What the replica holds at `key` (it serves reads after `READONLY`).
+fn on_replica(replica: &ClusterNode, key: &str) -> Option<String> {
+    let mut connection = replica.raw();
+    let () = redis::cmd("READONLY")
+        .query(&mut connection)
+        .expect("READONLY");
+    redis::cmd("GET")
+        .arg(key)
+        .query(&mut connection)
+        .expect("GET on the replica")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deletion_no_replica_confirms_is_kept_until_one_does() {
+    let cluster = RedisCluster::start();
+    let cache = cache(&cluster);
+    cache.set("doomed", "old", None).await.expect("set");
+    let replica = cluster.replica_of(cluster.primary_for_key("doomed"));
+    eventually(LIMIT, "the replica has the value", || async {
+        on_replica(replica, "doomed").as_deref() == Some("old")
+    })
+    .await;
+
+    replica.freeze();
+    let started = Instant::now();
+    let error = bounded(LIMIT, "the delete", cache.delete("doomed"))
+        .await
+        .expect_err("no replica confirmed the deletion");
+    let took = started.elapsed();
+    assert!(error.is_queued(), "kept for replay: {error}");
+    assert_eq!(error.code(), ErrorCode::Timeout, "{error}");
+    assert!(took < 2 * OP_TIMEOUT, "one deadline at most: {took:?}");
+    assert_eq!(cache.health().pending_invalidations, 1);
+    assert_eq!(
+        cluster.raw().get("doomed"),
+        None,
+        "the primary deleted it; a failover now would bring it back"
+    );
+    let skipped = cache
+        .get("doomed")
+        .await
+        .expect_err("the key skips the cache");
+    assert_eq!(skipped.code(), ErrorCode::CircuitOpen, "{skipped}");
+
+    replica.thaw();
+    eventually(LIMIT, "the deletion is replayed", || async {
+        cache.health().pending_invalidations == 0
+    })
+    .await;
+    assert_eq!(
+        on_replica(replica, "doomed"),
+        None,
+        "the replica has it now"
+    );
+    assert_eq!(cache.health().replayed_invalidations, 1);
+    assert_eq!(cache.get("doomed").await.expect("served again"), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_primary_without_replicas_deletes_without_waiting() {
+    let cluster = RedisCluster::start();
+    let cache = cache(&cluster);
+    cache.set("alone", "v", None).await.expect("set");
+    let primary = cluster.primary_for_key("alone");
+    cluster.replica_of(primary).kill();
+    eventually(LIMIT, "the primary lists no replica", || async {
+        let role: redis::Value = redis::cmd("ROLE").query(&mut primary.raw()).expect("ROLE");
+        matches!(role, redis::Value::Array(role)
+            if matches!(role.get(2), Some(redis::Value::Array(replicas)) if replicas.is_empty()))
+    })
+    .await;
+
+    let started = Instant::now();
+    assert!(
+        cache.delete("alone").await.expect("deleted"),
+        "it was there"
+    );
+    let took = started.elapsed();
+    assert!(took < 2 * OP_TIMEOUT, "{took:?}");
+    assert_eq!(cache.health().pending_invalidations, 0);
+    assert_eq!(cluster.raw().get("alone"), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confirmed_deletion_is_on_the_replica_when_it_returns() {
+    let cluster = RedisCluster::start();
+    let cache = cache(&cluster);
+    let keys: Vec<String> = (0..64).map(|i| format!("row:{i}")).collect();
+    let entries: Vec<(&str, &str)> = keys.iter().map(|key| (key.as_str(), "v")).collect();
+    cache.set_many(&entries, None).await.expect("set_many");
+    for key in &keys {
+        assert!(cache.delete(key).await.expect("delete"), "{key} was there");
+        let replica = cluster.replica_of(cluster.primary_for_key(key));
+        assert_eq!(
+            on_replica(replica, key),
+            None,
+            "{key}: on its replica already"
+        );
+    }
+}
