@@ -298,7 +298,7 @@ impl RedisCacheBuilder {
         let invalid =
             |source| CacheError::new(ErrorCode::Config, self.invalid_what()).with_source(source);
         match &self.seeds {
-            Seeds::Server(_) => self.client().map(Target::Server).map_err(invalid),
+            Seeds::Server(url) => self.client(url).map(Target::Server).map_err(invalid),
             #[cfg(feature = "cluster")]
             Seeds::Cluster(nodes) => {
                 if nodes.is_empty() {
@@ -332,44 +332,25 @@ impl RedisCacheBuilder {
     }
 
     #[cfg(feature = "tls")]
-    fn client(&self) -> redis::RedisResult<redis::Client> {
-        if matches!(&self.seeds, Seeds::Server(url) if url.starts_with("rediss:")) {
+    fn client(&self, url: &str) -> redis::RedisResult<redis::Client> {
+        if url.starts_with("rediss:") {
             ensure_crypto_provider();
         }
         match &self.tls_root_certificate {
             Some(pem) => redis::Client::build_with_tls(
-                self.connection_info()?,
+                parse_url(url, self.local_tier.is_some())?,
                 redis::TlsCertificates {
                     client_tls: None,
                     root_cert: Some(pem.clone()),
                 },
             ),
-            None => redis::Client::open(self.connection_info()?),
+            None => redis::Client::open(parse_url(url, self.local_tier.is_some())?),
         }
     }
 
     #[cfg(not(feature = "tls"))]
-    fn client(&self) -> redis::RedisResult<redis::Client> {
-        redis::Client::open(self.connection_info()?)
-    }
-
-    /// The URL parsed; RESP3 with a first tier, whose invalidations the server pushes.
-    fn connection_info(&self) -> redis::RedisResult<redis::ConnectionInfo> {
-        use redis::IntoConnectionInfo;
-        let url = match &self.seeds {
-            Seeds::Server(url) => url.as_str(),
-            #[cfg(feature = "cluster")]
-            Seeds::Cluster(_) => "",
-        };
-        let info = url.into_connection_info()?;
-        if self.local_tier.is_none() {
-            return Ok(info);
-        }
-        let settings = info
-            .redis_settings()
-            .clone()
-            .set_protocol(redis::ProtocolVersion::RESP3);
-        Ok(info.set_redis_settings(settings))
+    fn client(&self, url: &str) -> redis::RedisResult<redis::Client> {
+        redis::Client::open(parse_url(url, self.local_tier.is_some())?)
     }
 
     fn invalid_what(&self) -> &'static str {
@@ -383,6 +364,20 @@ impl RedisCacheBuilder {
         }
         "invalid Redis URL"
     }
+}
+
+/// `url` parsed; RESP3 with a first tier (`resp3`), whose invalidations the server pushes.
+pub(super) fn parse_url(url: &str, resp3: bool) -> redis::RedisResult<redis::ConnectionInfo> {
+    use redis::IntoConnectionInfo;
+    let info = url.into_connection_info()?;
+    if !resp3 {
+        return Ok(info);
+    }
+    let settings = info
+        .redis_settings()
+        .clone()
+        .set_protocol(redis::ProtocolVersion::RESP3);
+    Ok(info.set_redis_settings(settings))
 }
 
 /// redis-rs builds its TLS configuration with rustls's process-wide crypto provider. When the

@@ -195,17 +195,7 @@ pub(super) async fn primaries(
 pub(super) fn seeds(nodes: &[String], resp3: bool) -> RedisResult<Vec<ConnectionInfo>> {
     nodes
         .iter()
-        .map(|node| {
-            let info = node.as_str().into_connection_info()?;
-            if !resp3 {
-                return Ok(info);
-            }
-            let settings = info
-                .redis_settings()
-                .clone()
-                .set_protocol(redis::ProtocolVersion::RESP3);
-            Ok(info.set_redis_settings(settings))
-        })
+        .map(|node| super::builder::parse_url(node, resp3))
         .collect()
 }
 
