@@ -139,7 +139,10 @@ impl Connection {
             Slot::Opening { ready, .. } if ready.has_changed().is_ok() => {
                 return Ok(Opening::Waiting(ready.clone()));
             }
-            Slot::Open(_) | Slot::Opening { .. } | Slot::Closed => {}
+            // Dead: the pushes it carried may have been missed (a cluster's, whose runtime
+            // ended, had no reader left to say so).
+            Slot::Open(_) => self.clear_tier(),
+            Slot::Opening { .. } | Slot::Closed => {}
         }
         let id = self.next_link.fetch_add(1, Ordering::Relaxed);
         let (done, ready) = tokio::sync::watch::channel(None);
@@ -478,10 +481,13 @@ impl Connection {
                 self.discard(link.id);
                 link = self.link().await?;
             }
+            let outlives_failures = link.outlives_failures();
             let (connection, mark, id) = link.into_parts();
             match send(connection).await {
                 Err(error) if is_connection_trouble(&error) => {
-                    self.discard(id);
+                    if !outlives_failures {
+                        self.discard(id);
+                    }
                     if mark.never_written() || (op.resendable && is_broken_connection(&error)) {
                         send(self.link().await?.connection).await
                     } else {

@@ -95,20 +95,32 @@ pub(super) struct Link {
     pub(super) wire: Option<Arc<Wire>>,
     /// Tells links apart, so that a failing call discards only the one it used.
     pub(super) id: u64,
+    /// A cluster's link: closed once the runtime that drives redis-rs's cluster task has
+    /// ended (see [`open_cluster`]). `None` for one server's.
+    pub(super) driver: Option<tokio::sync::watch::Receiver<()>>,
 }
 
 impl Link {
     /// Known dead: the next call opens another.
     pub(super) fn is_dead(&self) -> bool {
         self.wire.as_ref().is_some_and(|wire| wire.is_dead())
+            || self
+                .driver
+                .as_ref()
+                .is_some_and(|driver| driver.has_changed().is_err())
+    }
+
+    /// Whether a failure on it leaves it usable: a cluster's reconnects to its nodes by
+    /// itself (redis-rs), so only its end (its runtime's) discards it; one server's is not
+    /// used again after connection trouble.
+    pub(super) fn outlives_failures(&self) -> bool {
+        self.driver.is_some()
     }
 
     /// Known dead, or closed by the server a moment ago (one system call: for commands
     /// that are not sent twice, before they are sent).
     pub(super) fn is_closed(&self) -> bool {
-        self.wire
-            .as_ref()
-            .is_some_and(|wire| wire.is_dead() || wire.closed_by_peer())
+        self.is_dead() || self.wire.as_ref().is_some_and(|wire| wire.closed_by_peer())
     }
 
     /// The connection to send on, the socket's byte count now (what a failure can then
@@ -202,6 +214,7 @@ async fn connect(
                 connection: Wired::Server(connection),
                 wire: None,
                 id,
+                driver: None,
             });
         }
     };
@@ -228,6 +241,7 @@ async fn connect(
         connection: Wired::Server(connection),
         wire: Some(wire),
         id,
+        driver: None,
     })
 }
 
@@ -333,6 +347,10 @@ impl AsyncWrite for Counted {
 
 /// Opens a cluster connection (see `cluster.rs`) within `connect_timeout`: its seeds, its
 /// slot map, and redis-rs's task, spawned on the current runtime.
+///
+/// redis-rs's task ends with that runtime, and nothing of the connection says so; a task of
+/// ours on the same runtime does, by dropping its end of `driver` when the runtime drops it
+/// (it ends by itself once every clone of the link is gone).
 #[cfg(feature = "cluster")]
 pub(super) async fn open_cluster(
     client: &redis::cluster::ClusterClient,
@@ -340,9 +358,12 @@ pub(super) async fn open_cluster(
     id: u64,
 ) -> Result<Link, RedisError> {
     let connection = within(connect_timeout, super::cluster::open(client)).await??;
+    let (running, driver) = tokio::sync::watch::channel(());
+    drop(Handle::current().spawn(async move { running.closed().await }));
     Ok(Link {
         connection: Wired::Cluster(connection),
         wire: None,
         id,
+        driver: Some(driver),
     })
 }

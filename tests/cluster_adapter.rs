@@ -1,7 +1,10 @@
-//! On a Redis Cluster, a deletion counts as done once a replica has it (`WAIT 1`), so that
-//! an invalidation the cache acknowledged survives its primary's failover: one that no
-//! replica confirms is kept for replay, and keeps its key out of the cache meanwhile; a
-//! primary without replicas deletes without waiting.
+//! The Redis Cluster adapter beyond the shared suites (which run on a cluster too):
+//! - a deletion counts as done once a replica has it (`WAIT 1`), so that an invalidation the
+//!   cache acknowledged survives its primary's failover: one that no replica confirms is kept
+//!   for replay, and keeps its key out of the cache meanwhile; a primary without replicas
+//!   deletes without waiting;
+//! - a cache outlives the runtimes that drive its cluster connection, and its first tier
+//!   keeps nothing from one whose pushes stopped with its runtime.
 
 mod support;
 
@@ -122,5 +125,51 @@ async fn a_confirmed_deletion_is_on_the_replica_when_it_returns() {
             None,
             "{key}: on its replica already"
         );
+    }
+}
+
+#[test]
+fn a_cache_outlives_the_runtimes_that_drive_its_connection() {
+    let cluster = RedisCluster::start();
+    let seeds = cluster.seeds();
+    let seeds: Vec<&str> = seeds.iter().map(String::as_str).collect();
+    let cache = RedisCache::cluster_builder(&seeds)
+        // Long enough that the tier still trusts its last reply when the next runtime asks.
+        .op_timeout(Duration::from_secs(5))
+        .local_tier(100, Duration::from_secs(600))
+        .build()
+        .expect("valid seeds");
+    let mut raw = cluster.raw();
+    for round in 0..3 {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            let value = round.to_string();
+            assert_eq!(
+                cache.get("hot").await.expect("a get from a new runtime"),
+                (round > 0).then(|| format!("behind {}", round - 1)),
+                "round {round}: the value written behind the cache's back, not the tier's"
+            );
+            cache.set("hot", &value, None).await.expect("set");
+            assert_eq!(
+                cache.get("hot").await.expect("get").as_deref(),
+                Some(&*value)
+            );
+            let hits = cache.local_tier_stats().expect("a tier").hits;
+            assert_eq!(
+                cache.get("hot").await.expect("get").as_deref(),
+                Some(&*value)
+            );
+            assert_eq!(
+                cache.local_tier_stats().expect("a tier").hits,
+                hits + 1,
+                "round {round}: served from the tier"
+            );
+        });
+        // Its cluster task, and the task forwarding its pushes, end here.
+        drop(runtime);
+        raw.set("hot", &format!("behind {round}"));
     }
 }
