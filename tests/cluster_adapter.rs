@@ -4,7 +4,8 @@
 //!   for replay, and keeps its key out of the cache meanwhile; a primary without replicas
 //!   deletes without waiting;
 //! - a cache outlives the runtimes that drive its cluster connection, and its first tier
-//!   keeps nothing from one whose pushes stopped with its runtime.
+//!   keeps nothing from one whose pushes stopped with its runtime;
+//! - rate limits hold for keys on every primary.
 
 mod support;
 
@@ -172,4 +173,35 @@ fn a_cache_outlives_the_runtimes_that_drive_its_connection() {
         drop(runtime);
         raw.set("hot", &format!("behind {round}"));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_hold_on_every_primary() {
+    let cluster = RedisCluster::start();
+    let limiter = cache_aside::RateLimiter::new(cache(&cluster), 3, Duration::from_secs(60));
+    // Keys on all three primaries: each window is one key, in its own slot.
+    let keys: Vec<String> = (0..12).map(|i| format!("client:{i}")).collect();
+    let owners: std::collections::HashSet<u16> = keys
+        .iter()
+        .map(|key| cluster.primary_for_key(key).port())
+        .collect();
+    assert!(owners.len() > 1, "the keys span primaries");
+    for key in &keys {
+        for left in (0..3).rev() {
+            let decision = limiter.check(key).await;
+            assert!(decision.allowed, "{key}: within the limit");
+            assert_eq!(decision.remaining, left, "{key}");
+        }
+        let refused = limiter.check(key).await;
+        assert!(
+            !refused.allowed,
+            "{key}: the fourth in the window is refused"
+        );
+    }
+    let stats = limiter.stats();
+    assert_eq!(
+        (stats.allowed, stats.refused, stats.failed_open),
+        (36, 12, 0),
+        "{stats:?}"
+    );
 }
