@@ -42,7 +42,7 @@ fn on_replica(replica: &ClusterNode, key: &str) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deletion_no_replica_confirms_is_kept_until_one_does() {
-    let cluster = RedisCluster::start();
+    let cluster = RedisCluster::shared();
     let cache = cache(&cluster);
     cache.set("doomed", "old", None).await.expect("set");
     let replica = cluster.replica_of(cluster.primary_for_key("doomed"));
@@ -88,7 +88,7 @@ async fn a_deletion_no_replica_confirms_is_kept_until_one_does() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_primary_without_replicas_deletes_without_waiting() {
-    let cluster = RedisCluster::start();
+    let cluster = RedisCluster::shared();
     let cache = cache(&cluster);
     cache.set("alone", "v", None).await.expect("set");
     let primary = cluster.primary_for_key("alone");
@@ -113,7 +113,7 @@ async fn a_primary_without_replicas_deletes_without_waiting() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_confirmed_deletion_is_on_the_replica_when_it_returns() {
-    let cluster = RedisCluster::start();
+    let cluster = RedisCluster::shared();
     let cache = cache(&cluster);
     let keys: Vec<String> = (0..64).map(|i| format!("row:{i}")).collect();
     let entries: Vec<(&str, &str)> = keys.iter().map(|key| (key.as_str(), "v")).collect();
@@ -131,7 +131,7 @@ async fn a_confirmed_deletion_is_on_the_replica_when_it_returns() {
 
 #[test]
 fn a_cache_outlives_the_runtimes_that_drive_its_connection() {
-    let cluster = RedisCluster::start();
+    let cluster = RedisCluster::shared();
     let seeds = cluster.seeds();
     let seeds: Vec<&str> = seeds.iter().map(String::as_str).collect();
     let cache = RedisCache::cluster_builder(&seeds)
@@ -177,7 +177,7 @@ fn a_cache_outlives_the_runtimes_that_drive_its_connection() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limits_hold_on_every_primary() {
-    let cluster = RedisCluster::start();
+    let cluster = RedisCluster::shared();
     let limiter = cache_aside::RateLimiter::new(cache(&cluster), 3, Duration::from_secs(60));
     // Keys on all three primaries: each window is one key, in its own slot.
     let keys: Vec<String> = (0..12).map(|i| format!("client:{i}")).collect();
