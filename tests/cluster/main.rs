@@ -19,6 +19,7 @@
 //! - `tier`: a value held by the first tier, its primary killed, the key changed on the
 //!   promoted replica: the cache returns the new value, never the old one; and the tier is
 //!   kept coherent on the connection to the new primary too.
+//! - `outage`: every node down at once: a deletion is kept for replay, not given up.
 //!
 //! The load is in `workload` (the application: a versioned source read and invalidated
 //! through the attributes) and `load` (its 32 callers and what they saw); `settled` checks
@@ -34,6 +35,7 @@ mod durable;
 mod failover;
 mod hits;
 mod load;
+mod outage;
 mod reshard;
 mod rig;
 mod settled;
