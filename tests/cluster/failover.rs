@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use cache_aside::stats_for;
 
-use crate::hits::{HitWatch, hits, hits_grow};
+use crate::hits::{HitWatch, hits, hits_grow, resumed_reading};
 use crate::load::Load;
 use crate::rig::{RECOVERY, RedisCluster, Tier, blocking, cache, logs};
 use crate::settled::assert_every_row_is_latest;
@@ -86,14 +86,7 @@ async fn failover<W: Workload>(tier: Tier, under_invalidations: UnderInvalidatio
              {health_under_invalidations:?}"
         );
     }
-    load.reads_only();
-    let at_reads_only = Instant::now();
-    assert!(
-        hits_grow(W::READ, RECOVERY).await,
-        "hits did not resume within {RECOVERY:?} once the callers stopped invalidating: {:?}",
-        app.cache().health()
-    );
-    let resumed_reading = at_reads_only.elapsed();
+    let resumed_reading = resumed_reading(&load, &*app).await;
     load.more_calls(CALLS_AFTER, "after hits resumed").await;
     let outcome = load.stop().await;
     let (stopped_after, stalled_until) = watch.stop().await.longest_stall(killed);

@@ -7,13 +7,28 @@ use std::time::{Duration, Instant};
 use cache_aside::stats_for;
 use tokio::task::JoinHandle;
 
+use crate::load::Load;
 use crate::rig::RECOVERY;
 use crate::support::wait::bounded;
+use crate::workload::Workload;
 
 /// Hits that show the cache serving again.
 pub const RESUMED_HITS: u64 = 100;
 /// How often [`HitWatch`] looks at the hits.
 const SAMPLE_EVERY: Duration = Duration::from_millis(5);
+
+/// Has the callers of `load` only read from now on, and waits (bounded) until the hits of
+/// `app`'s read resume; how long that took.
+pub async fn resumed_reading<W: Workload>(load: &Load, app: &W) -> Duration {
+    load.reads_only();
+    let since = Instant::now();
+    assert!(
+        hits_grow(W::READ, RECOVERY).await,
+        "hits did not resume within {RECOVERY:?} once the callers only read: {:?}",
+        app.cache().health()
+    );
+    since.elapsed()
+}
 
 /// Waits up to `limit` for `function`'s hits to grow by [`RESUMED_HITS`]; whether they did.
 pub async fn hits_grow(function: &str, limit: Duration) -> bool {

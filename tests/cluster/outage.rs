@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
-use cache_aside::BreakerState;
 use cache_aside::prelude::*;
 
-use crate::rig::{RECOVERY, RedisCluster, Tier, blocking, cache, eventually, logs};
+use crate::rig::{RedisCluster, Tier, blocking, cache, logs};
+use crate::settled::caught_up;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deletion_made_while_every_node_is_down_is_kept_and_replayed() {
@@ -33,16 +33,7 @@ async fn a_deletion_made_while_every_node_is_down_is_kept_and_replayed() {
         cluster.nodes().iter().for_each(|node| node.restart());
         cluster.wait_until_healthy();
     });
-    let cache_ref = &cache;
-    eventually(
-        RECOVERY,
-        "the deletion replayed once the cluster is back",
-        || async move {
-            let health = cache_ref.health();
-            health.pending_invalidations == 0 && health.state == BreakerState::Closed
-        },
-    )
-    .await;
+    caught_up(&cache).await;
     let after = cache.health();
     println!("every node down: health during the outage {during:?}, after {after:?}");
     assert_eq!(

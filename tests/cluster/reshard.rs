@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use cache_aside::prelude::*;
 
-use crate::hits::{RESUMED_HITS, hits_grow};
+use crate::hits::{RESUMED_HITS, resumed_reading};
 use crate::load::Load;
 use crate::rig::{RECOVERY, RedisCluster, Tier, blocking, cache, eventually, logs};
 use crate::settled::assert_every_row_is_latest;
@@ -86,14 +86,7 @@ async fn reshard<W: Workload>(tier: Tier) {
         .await;
     let health_under_invalidations = app.cache().health();
 
-    load.reads_only();
-    let at_reads_only = Instant::now();
-    assert!(
-        hits_grow(W::READ, RECOVERY).await,
-        "hits did not resume within {RECOVERY:?} once the callers only read: {:?}",
-        app.cache().health()
-    );
-    let resumed = at_reads_only.elapsed();
+    let resumed = resumed_reading(&load, &*app).await;
 
     for row in [INVALIDATED_ROW, CHANGED_ROW] {
         held(&*app, row).await;

@@ -3,7 +3,7 @@
 //! `#[cached]` call returns are each absent or the source's latest version.
 
 use cache_aside::prelude::*;
-use cache_aside::{BreakerState, LeaseToken};
+use cache_aside::{BreakerState, LeaseToken, RedisCache};
 
 use crate::rig::{RECOVERY, RedisCluster, blocking, eventually};
 use crate::workload::{Done, Op, ROWS, Workload};
@@ -12,15 +12,7 @@ use crate::workload::{Done, Op, ROWS, Workload};
 /// closed, then checks every row; panics with every row that is not the latest.
 pub async fn assert_every_row_is_latest<W: Workload>(app: &W, cluster: &RedisCluster) {
     let cache = app.cache();
-    eventually(
-        RECOVERY,
-        "the cache replaying its waiting deletions, its breaker closed",
-        || async move {
-            let health = cache.health();
-            health.pending_invalidations == 0 && health.state == BreakerState::Closed
-        },
-    )
-    .await;
+    caught_up(cache).await;
     let mut raw = blocking(|| cluster.raw());
     let mut wrong = Vec::new();
     for row in 0..ROWS {
@@ -57,4 +49,18 @@ pub async fn assert_every_row_is_latest<W: Workload>(app: &W, cluster: &RedisClu
         wrong.len(),
         wrong.join("\n")
     );
+}
+
+/// Waits (bounded) until `cache` has replayed every deletion it kept and its breaker is
+/// closed.
+pub async fn caught_up(cache: &RedisCache) {
+    eventually(
+        RECOVERY,
+        "the cache replaying its waiting deletions, its breaker closed",
+        || async move {
+            let health = cache.health();
+            health.pending_invalidations == 0 && health.state == BreakerState::Closed
+        },
+    )
+    .await;
 }
