@@ -53,6 +53,7 @@ async fn reshard<W: Workload>(tier: Tier) {
     let cluster = blocking(RedisCluster::start);
     let app = Arc::new(W::new(cache(&cluster, tier), "reshard"));
     let slot = cluster.slot_of(&app.key(0));
+    // The slot's primary first: the slot goes to the second, the third, and back.
     let primaries: Vec<String> = blocking(|| {
         let first = cluster.primary_for_slot(slot).id().to_owned();
         let mut others: Vec<String> = cluster
