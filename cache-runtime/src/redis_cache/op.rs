@@ -108,6 +108,9 @@ impl<'a> Op<'a> {
         } else if source.is_io_error()
             || source.is_connection_dropped()
             || source.is_connection_refusal()
+            // A cluster client with no node connection left (every node down): out of
+            // reach, not a refusal.
+            || source.kind() == redis::ErrorKind::ClusterConnectionNotFound
             || is_passing_refusal(&source)
         {
             ErrorCode::Connection
@@ -282,5 +285,17 @@ mod tests {
             let classified = Op::plain("X", ErrorCode::Delete).redis_error(error);
             assert_eq!(classified.code(), ErrorCode::Delete, "{permanent}");
         }
+    }
+
+    #[test]
+    fn a_cluster_client_without_connections_is_out_of_reach() {
+        // What redis-rs answers once every node of a cluster is down.
+        let error = RedisError::from((
+            redis::ErrorKind::ClusterConnectionNotFound,
+            "No connections found",
+        ));
+        let classified = Op::plain("UNLINK", ErrorCode::Delete).redis_error(error);
+        assert_eq!(classified.code(), ErrorCode::Connection);
+        assert!(classified.is_unavailable());
     }
 }
