@@ -38,10 +38,6 @@ async fn an_invalidation_the_replica_had_not_received_is_replayed_after_the_fail
 /// The replica's link is down (its primary dropped it, it is frozen and cannot reconnect),
 /// but it is still the shard's replica and is promoted when the primary dies.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "library defect: with its replica's link down, a primary's ROLE lists no replica, \
-            so the deletion counts as done without any replica having it (unlink.rs, \
-            any_replicas); the replica, promoted, serves the deleted value (see the report \
-            of branch cluster-faults)"]
 async fn an_invalidation_made_while_the_replica_was_disconnected_survives_the_failover() {
     survives::<Disconnected>(Lag::Disconnected).await;
 }

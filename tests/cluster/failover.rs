@@ -3,11 +3,10 @@
 //! stale value, no call takes 2 s; once the load stops every invalidation has reached its
 //! key.
 //!
-//! Hits resume once the replica is promoted and the callers stop invalidating. While they
-//! go on invalidating, hits do not resume (a library defect, measured here and required by
-//! the ignored test below): after the failover the promoted primary has no replica, so each
-//! deletion waits out its `WAIT 1`, and the deletions kept during the outage are asked for
-//! again faster than they can be replayed.
+//! Hits resume once the replica is promoted, also while the callers go on invalidating: the
+//! promoted primary has no replica, and its deletions skip `WAIT 1` once the cluster's
+//! configuration has said so (otherwise each would wait it out, and the deletions kept
+//! during the outage would be asked for again faster than they could be replayed).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -52,11 +51,6 @@ async fn with_a_first_tier_a_primary_killed_under_load_changes_no_result_and_los
 /// The issue's requirement as it stands: hits resume once the replica is promoted, while
 /// the callers go on invalidating.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "library defect: a waiting deletion asked for again during its replay waits for \
-            another round, and after a failover a round waits out `WAIT 1` (op_timeout/4: \
-            the promoted primary has no replica), so keys invalidated more often than that \
-            are never replayed, and nothing is cached again (a waiting tag covers every key) \
-            until the invalidations stop (see the report of branch cluster-faults)"]
 async fn hits_resume_while_callers_invalidate_once_the_replica_is_promoted() {
     failover::<Strict>(Tier::Off, UnderInvalidations::Required).await;
 }

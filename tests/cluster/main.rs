@@ -6,16 +6,15 @@
 //!
 //! - `failover`: SIGKILL of the primary serving the hot keys, mid-load, without and with the
 //!   first tier: no caller error, no stale value, no call over 2 s; hits resume once the
-//!   replica is promoted and the callers stop invalidating, and every invalidation reaches
-//!   its key. (That hits resume while they go on invalidating is the ignored test there: a
-//!   library defect.)
+//!   replica is promoted, while the callers go on invalidating too, and every invalidation
+//!   reaches its key.
 //! - `reshard`: the hot keys' slot moved under load, step by step (keys answered with `ASK`
 //!   half-way), then in one go, then step by step again with an invalidation under `ASK`
 //!   and a change behind the library's back: the same checks.
 //! - `durable`: an invalidation acknowledged while the replica lagged (frozen, its link
 //!   stuffed) survives the failover: the library's `WAIT 1` did not confirm it, so it was
-//!   kept and replayed on the promoted replica. (With the replica's link down instead, it
-//!   is lost: the ignored test there, a library defect.)
+//!   kept and replayed on the promoted replica; and so is one made while the replica's link
+//!   was down (the cluster's configuration still names the replica).
 //! - `tier`: a value held by the first tier, its primary killed, the key changed on the
 //!   promoted replica: the cache returns the new value, never the old one; and the tier is
 //!   kept coherent on the connection to the new primary too.

@@ -56,6 +56,9 @@ pub(super) struct Connection {
     pub(super) recovering: AtomicBool,
     /// This connection, for the recovery task, which must not keep it alive.
     pub(super) me: Weak<Connection>,
+    /// On a cluster, the slots whose primary has no replica for now (see `unlink.rs`).
+    #[cfg(feature = "cluster")]
+    pub(super) unreplicated: super::unlink::Unreplicated,
 }
 
 impl Connection {
@@ -92,6 +95,8 @@ impl Connection {
             refusal_logged: AtomicBool::new(false),
             recovering: AtomicBool::new(false),
             me: me.clone(),
+            #[cfg(feature = "cluster")]
+            unreplicated: super::unlink::Unreplicated::default(),
         })
     }
 

@@ -5,11 +5,16 @@
 //! primary can acknowledge an `UNLINK` and die before its replica has it, and the replica
 //! promoted in its place would then serve the deleted entry again, an invalidation lost.
 //! So each slot's `UNLINK` goes with `WAIT 1`, in the same pipeline (the same connection,
-//! which is what `WAIT` counts): the deletion counts as done once a replica has it. A
-//! primary that no replica confirms within the wait is asked whether it has any (`ROLE`):
-//! without replicas there is nothing a failover could promote, and the deletion is done;
-//! with some, it fails as unavailable, and is kept for replay like any deletion the server
-//! could not take.
+//! which is what `WAIT` counts): the deletion counts as done once a replica has it. When no
+//! replica confirms within the wait, the slot's primary is asked which replicas the
+//! cluster's configuration gives it (`CLUSTER NODES`), connected or not, since a replica
+//! whose link is down can still be promoted:
+//! - none (or only replicas the cluster has marked failed): there is nothing a failover
+//!   could promote, the deletion is done, and the slot's deletions skip `WAIT` for a moment
+//!   ([`NO_REPLICA_MEMORY`]), so that a primary left alone after a failover does not cost
+//!   every deletion a wait (while deletions wait for replay, that would keep them waiting);
+//! - some: the deletion fails as unavailable, and is kept for replay like any deletion the
+//!   server could not take.
 
 use redis::Cmd;
 
@@ -41,10 +46,21 @@ fn unlink_cmd<'a>(keys: impl Iterator<Item = &'a [u8]>) -> Cmd {
     cmd
 }
 
+/// How long a slot whose primary had no replica is remembered so: its deletions skip
+/// `WAIT` meanwhile. A replica that attaches in that moment starts from a copy taken after
+/// the deletions it missed, so all a failover then could lose is a deletion made during its
+/// first sync.
+#[cfg(feature = "cluster")]
+pub(super) const NO_REPLICA_MEMORY: std::time::Duration = std::time::Duration::from_secs(1);
+
+#[cfg(feature = "cluster")]
+pub(super) use replicated::Unreplicated;
+
 #[cfg(feature = "cluster")]
 mod replicated {
     use std::collections::HashMap;
-    use std::time::Duration;
+    use std::sync::{Mutex, PoisonError};
+    use std::time::{Duration, Instant};
 
     use redis::Value;
     use redis::cluster_routing::Slot;
@@ -53,12 +69,34 @@ mod replicated {
     use super::super::connection::Connection;
     use super::super::op::Op;
     use super::super::wired::Node;
-    use super::unlink_cmd;
+    use super::{NO_REPLICA_MEMORY, unlink_cmd};
     use crate::error::{CacheError, ErrorCode};
 
+    /// The slots whose primary had no replica when last asked, and until when that holds.
+    #[derive(Default)]
+    pub(in super::super) struct Unreplicated(Mutex<HashMap<Slot, Instant>>);
+
+    impl Unreplicated {
+        fn holds(&self, slot: Slot) -> bool {
+            self.0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(&slot)
+                .is_some_and(|until| *until > Instant::now())
+        }
+
+        fn remember(&self, slots: impl Iterator<Item = Slot>) {
+            let now = Instant::now();
+            let mut unreplicated = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            unreplicated.retain(|_, until| *until > now);
+            unreplicated.extend(slots.map(|slot| (slot, now + NO_REPLICA_MEMORY)));
+        }
+    }
+
     impl Connection {
-        /// `UNLINK` and `WAIT 1` per slot, in one round trip; `ROLE` for the primaries no
-        /// replica confirmed.
+        /// `UNLINK` and `WAIT 1` per slot, in one round trip (`UNLINK` alone for a slot
+        /// remembered without replicas); `CLUSTER NODES` for the primaries no replica
+        /// confirmed.
         pub(super) async fn unlink_replicated<K: AsRef<[u8]>>(
             &self,
             op: Op<'_>,
@@ -72,23 +110,25 @@ mod replicated {
             let wait = self.replica_wait();
             let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
             let mut batch = Batch::new();
-            let groups: Vec<Vec<&[u8]>> = by_slot.into_values().collect();
-            for group in &groups {
-                batch.add(group[0], unlink_cmd(group.iter().copied()));
-                let mut confirm = redis::cmd("WAIT");
-                confirm.arg(1).arg(wait_ms);
-                batch.add(group[0], confirm);
+            let groups: Vec<(Slot, Vec<&[u8]>, bool)> = by_slot
+                .into_iter()
+                .map(|(slot, keys)| (slot, keys, !self.unreplicated.holds(slot)))
+                .collect();
+            for (_, keys, confirmed) in &groups {
+                batch.add(keys[0], unlink_cmd(keys.iter().copied()));
+                if *confirmed {
+                    let mut confirm = redis::cmd("WAIT");
+                    confirm.arg(1).arg(wait_ms);
+                    batch.add(keys[0], confirm);
+                }
             }
-            let replies = self.batch(op, &batch).await?;
+            let mut replies = self.batch(op, &batch).await?.into_iter();
             let mut removed = 0;
-            let mut unconfirmed: Vec<&[u8]> = Vec::new();
-            for (group, replies) in groups.iter().zip(replies.chunks(2)) {
-                let [deleted, replicas] = replies else {
-                    return Err(malformed(op));
-                };
-                removed += count(op, deleted)?;
-                if count(op, replicas)? == 0 {
-                    unconfirmed.push(group[0]);
+            let mut unconfirmed: Vec<Slot> = Vec::new();
+            for (slot, _, confirmed) in &groups {
+                removed += count(op, replies.next())?;
+                if *confirmed && count(op, replies.next())? == 0 {
+                    unconfirmed.push(*slot);
                 }
             }
             if !unconfirmed.is_empty() && self.any_replicas(op, &unconfirmed).await? {
@@ -104,25 +144,30 @@ mod replicated {
             Ok(removed)
         }
 
-        /// Whether any primary that holds one of `keys` has replicas (`ROLE`, one round trip
-        /// per key: this runs only when a replica was slow to confirm).
-        async fn any_replicas(&self, op: Op<'_>, keys: &[&[u8]]) -> Result<bool, CacheError> {
-            for key in keys {
-                let owner = Node::Owner(Slot::for_key(key));
-                let role = &redis::cmd("ROLE");
-                let role: Value = self
+        /// Whether the primary of any of `slots` has a replica in the cluster's configuration
+        /// (one `CLUSTER NODES` per slot: this runs only when no replica confirmed); those
+        /// without are remembered.
+        async fn any_replicas(&self, op: Op<'_>, slots: &[Slot]) -> Result<bool, CacheError> {
+            let nodes = &redis::cmd("CLUSTER").arg("NODES").to_owned();
+            let mut alone = Vec::new();
+            for &slot in slots {
+                let owner = Node::Owner(slot);
+                let configuration: String = self
                     .run(op, |mut connection| {
                         let owner = owner.clone();
-                        async move { connection.query_on(&owner, role).await }
+                        async move {
+                            Ok(redis::from_redis_value(
+                                connection.query_on(&owner, nodes).await?,
+                            )?)
+                        }
                     })
                     .await?;
-                // ["master", offset, [[host, port, offset], ...]]
-                if let Value::Array(role) = role
-                    && matches!(role.get(2), Some(Value::Array(replicas)) if !replicas.is_empty())
-                {
+                if has_replicas(&configuration) {
                     return Ok(true);
                 }
+                alone.push(slot);
             }
+            self.unreplicated.remember(alone.into_iter());
             Ok(false)
         }
 
@@ -133,8 +178,30 @@ mod replicated {
         }
     }
 
-    fn count(op: Op<'_>, reply: &Value) -> Result<u64, CacheError> {
-        redis::from_redis_value_ref(reply).map_err(|_| malformed(op))
+    /// Whether the node that answered `CLUSTER NODES` with `configuration` has a replica the
+    /// cluster has not marked failed (`fail`; a replica only suspected, `fail?`, counts).
+    /// Lines are `id address flags primary-id ...`. When it cannot be told, it has.
+    pub(super) fn has_replicas(configuration: &str) -> bool {
+        let nodes: Vec<Vec<&str>> = configuration
+            .lines()
+            .map(|line| line.split(' ').collect())
+            .collect();
+        let flagged = |node: &[&str], flag: &str| {
+            node.get(2)
+                .is_some_and(|flags| flags.split(',').any(|each| each == flag))
+        };
+        let Some(myself) = nodes.iter().find(|node| flagged(node, "myself")) else {
+            return true;
+        };
+        nodes
+            .iter()
+            .any(|node| node.get(3) == Some(&myself[0]) && !flagged(node, "fail"))
+    }
+
+    fn count(op: Op<'_>, reply: Option<Value>) -> Result<u64, CacheError> {
+        reply
+            .and_then(|reply| redis::from_redis_value(reply).ok())
+            .ok_or_else(|| malformed(op))
     }
 
     fn malformed(op: Op<'_>) -> CacheError {
@@ -142,5 +209,32 @@ mod replicated {
             ErrorCode::Delete,
             format!("{} answered in an unexpected shape", op.command),
         )
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::has_replicas;
+
+        const PRIMARY: &str = "aaa 127.0.0.1:7000@17000 myself,master - 0 0 1 connected 0-5460\n";
+
+        #[test]
+        fn a_primary_has_the_replicas_its_configuration_names_unless_failed() {
+            assert!(!has_replicas(PRIMARY), "none");
+            let replica = "bbb 127.0.0.1:7001@17001 slave aaa 0 0 1 connected\n";
+            assert!(has_replicas(&format!("{PRIMARY}{replica}")));
+            let suspected = "bbb 127.0.0.1:7001@17001 slave,fail? aaa 0 0 1 disconnected\n";
+            assert!(
+                has_replicas(&format!("{PRIMARY}{suspected}")),
+                "may come back"
+            );
+            let failed = "bbb 127.0.0.1:7001@17001 slave,fail aaa 0 0 1 disconnected\n";
+            assert!(!has_replicas(&format!("{PRIMARY}{failed}")));
+            let others = "ccc 127.0.0.1:7002@17002 slave ddd 0 0 1 connected\n";
+            assert!(
+                !has_replicas(&format!("{PRIMARY}{others}")),
+                "another's replica"
+            );
+            assert!(has_replicas("garbage"), "cannot tell: assumed to have");
+        }
     }
 }
