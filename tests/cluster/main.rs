@@ -19,6 +19,10 @@
 //!   promoted replica: the cache returns the new value, never the old one; and the tier is
 //!   kept coherent on the connection to the new primary too.
 //! - `outage`: every node down at once: a deletion is kept for replay, not given up.
+//! - `adapter`: the adapter beyond the shared suites: deletions that wait for a replica,
+//!   runtimes that come and go, rate limits on every primary (on the binary's shared
+//!   cluster).
+//! - `harness`: the test harness itself (`tests/support/cluster.rs`).
 //!
 //! The load is in `workload` (the application: a versioned source read and invalidated
 //! through the attributes) and `load` (its 32 callers and what they saw); `settled` checks
@@ -30,8 +34,10 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod adapter;
 mod durable;
 mod failover;
+mod harness;
 mod hits;
 mod load;
 mod outage;

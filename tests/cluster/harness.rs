@@ -1,15 +1,12 @@
 //! Tests of the Redis Cluster test harness itself (`tests/support/cluster.rs`).
 
-#[path = "support/mod.rs"]
-mod support;
-
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::cluster::{ClusterLease, ClusterNode, ClusterRaw, RedisCluster};
+use crate::support::cluster::{ClusterLease, ClusterNode, ClusterRaw, RedisCluster};
 
 /// Whether something accepts TCP connections on the loopback port right now.
 fn accepts(port: u16) -> bool {

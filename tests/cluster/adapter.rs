@@ -7,14 +7,12 @@
 //!   keeps nothing from one whose pushes stopped with its runtime;
 //! - rate limits hold for keys on every primary.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::cluster::{ClusterNode, RedisCluster};
+use crate::support::wait::{bounded, eventually};
 use cache_aside::prelude::*;
 use cache_aside::{ErrorCode, RedisCache};
-use support::cluster::{ClusterNode, RedisCluster};
-use support::wait::{bounded, eventually};
 
 const OP_TIMEOUT: Duration = Duration::from_millis(400);
 const LIMIT: Duration = Duration::from_secs(20);
