@@ -45,7 +45,8 @@ pub struct RedisCacheBuilder {
     pub(super) limits: Limits,
     pub(super) local_tier: Option<LocalTierConfig>,
     pub(super) connections: usize,
-    pub(super) coalescing: bool,
+    /// `None`: the default, on for one server and off for a cluster.
+    pub(super) coalescing: Option<bool>,
     #[cfg(feature = "tls")]
     tls_root_certificate: Option<Vec<u8>>,
 }
@@ -116,7 +117,7 @@ impl RedisCacheBuilder {
             limits: Limits::default(),
             local_tier: None,
             connections: DEFAULT_CONNECTIONS,
-            coalescing: true,
+            coalescing: None,
             #[cfg(feature = "tls")]
             tls_root_certificate: None,
         }
@@ -252,9 +253,15 @@ impl RedisCacheBuilder {
     }
 
     /// Whether `get`s issued while others are in flight go out together as one `MGET`
-    /// (default on). A lone `get` is sent at once as a `GET`: nothing waits on a timer.
+    /// (default on for one server, off for a cluster). A lone `get` is sent at once as a
+    /// `GET`: nothing waits on a timer.
+    ///
+    /// On a cluster a batch is one `MGET` per slot, and keys rarely share one, so a batch
+    /// costs about as many commands as reads, with one batch in flight at a time: measured
+    /// at 64 tasks, hits took 16.7 µs each coalesced against 11.0 µs each not (on one
+    /// server, 3.2 against 5.0 µs).
     pub fn coalescing(mut self, coalescing: bool) -> Self {
-        self.coalescing = coalescing;
+        self.coalescing = Some(coalescing);
         self
     }
 

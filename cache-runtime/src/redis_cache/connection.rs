@@ -76,6 +76,10 @@ impl Connection {
             link_config = link_config.set_push_sender(Tier::push_sender(tier));
         }
         let connections = config.connections.max(1);
+        let coalescer = config
+            .coalescing
+            .unwrap_or(matches!(target, Target::Server(_)))
+            .then(|| Coalescer::new(connections));
         Arc::new_cyclic(|me| Self {
             target,
             slots: (0..connections)
@@ -85,7 +89,7 @@ impl Connection {
             link_config,
             next_link: AtomicU64::new(0),
             tier,
-            coalescer: config.coalescing.then(|| Coalescer::new(connections)),
+            coalescer,
             background: background::Lazy::default(),
             op_timeout: config.op_timeout,
             connect_timeout: config.connect_timeout,
