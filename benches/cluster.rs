@@ -15,7 +15,9 @@
 //! - `#[invalidate]` of one key, which on a cluster waits for a replica (`WAIT 1`); and the
 //!   same `UNLINK` + `WAIT 1` by hand on the cluster and on the server with a replica;
 //! - redis-rs alone, the floor of each side: `GET` on a `MultiplexedConnection` and on a
-//!   `cluster_async::ClusterConnection`.
+//!   `cluster_async::ClusterConnection`; and to tell the cluster client's cost from the
+//!   cluster's, `GET` and `SET` routed by hand (a `MultiplexedConnection` per primary), the
+//!   lease protocol's three commands by hand, and `SET` on one primary only.
 //!
 //! It reuses the suite's measuring (`benches/suite/measure.rs`, `rounds.rs`): every
 //! contender runs once per round, in turn, every other round backwards; each ratio is taken
@@ -49,21 +51,25 @@ mod backends;
 mod contenders;
 #[path = "cluster/plan.rs"]
 mod plan;
+#[path = "cluster/scenarios.rs"]
+mod scenarios;
 #[path = "cluster/settings.rs"]
 mod settings;
 #[path = "cluster/table.rs"]
 mod table;
 
 use std::collections::HashSet;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use cache_aside::RedisCache;
 use redis::cluster_routing::Slot;
+use tokio::runtime::Runtime;
 
-use backends::{Backends, fill};
-use contenders::{Build, RawGet, Through, UnlinkWait, doomed_key};
+use backends::{Backends, Target, fill};
+use contenders::{Build, Routes, doomed_key, written_key};
 use measure::Keys;
-use plan::{Plan, Side};
+use scenarios::{Both, Caches, Connections};
 use settings::Settings;
 use table::Table;
 
@@ -71,11 +77,9 @@ use table::Table;
 const HOT_USERS: u64 = 1_000;
 /// Tasks of the throughput rows.
 const TASKS: usize = 64;
-/// Fewer microseconds than any deletion with one task takes here: the keys written for the
-/// invalidation rows are the run's time per contender divided by this.
+/// Fewer microseconds than any deletion with one task takes here: the keys written for
+/// each invalidation row are the run's time per contender divided by this.
 const FASTEST_DELETION_MICROS: u128 = 15;
-/// The first id of the second cold-miss row on the cluster: apart from the first's.
-const OTHER_MISSES: u64 = 1 << 40;
 
 fn main() {
     // `cargo test --benches` (and `--all-targets`) runs bench binaries without `--bench`.
@@ -92,205 +96,58 @@ fn main() {
         .expect("a Tokio runtime");
     eprintln!("cluster bench: starting a server, a cluster of six nodes and a replicated pair");
     let backends = Backends::start();
-    let (single, cluster, replicated) = (
-        backends.single_target(),
-        backends.cluster_target(),
-        backends.replicated_target(),
-    );
-    let url = backends.single.url();
-    let seeds = backends.cluster.seeds();
-    let seeds: Vec<&str> = seeds.iter().map(String::as_str).collect();
+    let targets = backends.targets();
     let mut table = Table::default();
+    let connections = connect(&runtime, &backends);
 
-    let (raw_single, raw_cluster, raw_replicated) = runtime.block_on(async {
-        let server = |url: String| async move {
-            redis::Client::open(url)
-                .expect("a valid URL")
-                .get_multiplexed_async_connection()
-                .await
-                .expect("a connection")
-        };
-        let cluster = redis::cluster::ClusterClient::new(seeds.clone())
-            .expect("valid seeds")
-            .get_async_connection()
-            .await
-            .expect("a cluster connection");
-        (
-            server(url.clone()).await,
-            cluster,
-            server(backends.replicated.url()).await,
-        )
-    });
-
-    // The hot users, then the keys the invalidations delete (ids `0..doomed` on each side,
-    // and on the cluster `doomed..2 * doomed` for the deletions by hand).
     let fill_started = Instant::now();
-    let users = || (0..HOT_USERS).map(|id| (fixture::key(id), json(id)));
     let doomed = u64::try_from(settings.time_per_contender().as_micros() / FASTEST_DELETION_MICROS)
         .unwrap_or(u64::MAX);
+    let users = || (0..HOT_USERS).map(|id| (fixture::key(id), json(id)));
     let doomed_keys = |ids: std::ops::Range<u64>| ids.map(|id| (doomed_key(id), json(id)));
     runtime.block_on(async {
-        fill(&raw_single, users()).await;
-        fill(&raw_cluster, users()).await;
+        fill(&connections.single, users()).await;
+        fill(&connections.cluster, users()).await;
     });
-    table.notes.push(spread_note(&cluster));
+    table.notes.push(spread_note(&targets.cluster));
     runtime.block_on(async {
-        fill(&raw_single, doomed_keys(0..doomed)).await;
-        fill(&raw_cluster, doomed_keys(0..2 * doomed)).await;
-        fill(&raw_replicated, doomed_keys(0..doomed)).await;
+        fill(&connections.single, doomed_keys(0..doomed)).await;
+        fill(&connections.cluster, doomed_keys(0..2 * doomed)).await;
+        fill(&connections.replicated, doomed_keys(0..doomed)).await;
     });
-    cluster.settle("the fill");
-    replicated.settle("the fill");
+    runtime.block_on(async {
+        let mut cluster = connections.cluster.clone();
+        let mut replicated = connections.replicated.clone();
+        backends::replicated(&mut cluster, "the cluster's fill").await;
+        backends::replicated(&mut replicated, "the replicated server's fill").await;
+    });
     table.notes.push(format!(
         "Wrote {HOT_USERS} users on each side and {doomed} keys per invalidation row in {:.1} s.",
         fill_started.elapsed().as_secs_f64()
     ));
 
-    let on = |build: Build| {
-        (
-            build.build(RedisCache::builder(&url)),
-            build.build(RedisCache::cluster_builder(&seeds)),
-        )
-    };
-    let (plain_single, plain_cluster) = on(Build::DEFAULT);
-    let (tier_single, tier_cluster) = on(Build::LOCAL_TIER);
-    let (lone_single, lone_cluster) = on(Build::NO_COALESCING);
-    let replicated_cache = Build::DEFAULT.build(RedisCache::builder(backends.replicated.url()));
-    // Every cache connected, and the first tiers holding every hot user.
-    runtime.block_on(async {
-        for cache in [
-            &plain_single,
-            &plain_cluster,
-            &tier_single,
-            &tier_cluster,
-            &lone_single,
-            &lone_cluster,
-        ] {
-            for id in 0..HOT_USERS {
-                fixture::cached_on_redis(cache, id).await.expect("a hit");
-            }
-        }
-    });
-
-    let hot = Keys::Random { count: HOT_USERS };
-    let fresh = || Keys::fresh_from(0);
-    // (label, keys, filled up to): the invalidation rows' keys, checked after the run.
-    let deletions = [
-        ("#[invalidate] on the server", fresh(), doomed),
-        ("#[invalidate] on the cluster", fresh(), doomed),
-        ("UNLINK + WAIT 1 on the replicated server", fresh(), doomed),
-        (
-            "UNLINK + WAIT 1 on the cluster",
-            Keys::fresh_from(doomed),
-            2 * doomed,
-        ),
-    ];
-    let mut plan = Plan::new(&runtime);
-    plan.floor(
-        "raw redis-rs GET + serde_json (MultiplexedConnection; cluster_async::ClusterConnection)",
-        1,
-        Side::new(&single, RawGet(raw_single.clone()), hot.clone()),
-        Side::new(&cluster, RawGet(raw_cluster.clone()), hot.clone()),
-    );
-    plan.pair(
-        "#[cached] hit, defaults",
-        1,
-        Side::new(&single, Through::Hit(plain_single.clone()), hot.clone()),
-        Side::new(&cluster, Through::Hit(plain_cluster.clone()), hot.clone()),
-    );
-    plan.pair(
-        "#[cached] hit, first tier on",
-        1,
-        Side::new(&single, Through::Hit(tier_single.clone()), hot.clone()),
-        Side::new(&cluster, Through::Hit(tier_cluster.clone()), hot.clone()),
-    );
-    plan.pair(
-        "#[cached] cold miss (lease, body, store)",
-        1,
-        Side::new(&single, Through::ColdMiss(plain_single.clone()), fresh()),
-        Side::new(&cluster, Through::ColdMiss(plain_cluster.clone()), fresh()),
-    );
-    plan.pair(
-        "#[cached] cold miss (single: a server with one replica)",
-        1,
-        Side::new(&replicated, Through::ColdMiss(replicated_cache), fresh()),
-        Side::new(
-            &cluster,
-            Through::ColdMiss(plain_cluster.clone()),
-            Keys::fresh_from(OTHER_MISSES),
-        ),
-    );
-    plan.pair(
-        "#[invalidate] by key (on the cluster with WAIT 1)",
-        1,
-        Side::new(
-            &single,
-            Through::Invalidate(plain_single.clone()),
-            deletions[0].1.clone(),
-        ),
-        Side::new(
-            &cluster,
-            Through::Invalidate(plain_cluster.clone()),
-            deletions[1].1.clone(),
-        ),
-    );
-    plan.pair(
-        "UNLINK + WAIT 1 by hand, one pipeline (single: a server with one replica)",
-        1,
-        Side::new(
-            &replicated,
-            UnlinkWait(raw_replicated.clone()),
-            deletions[2].1.clone(),
-        ),
-        Side::new(
-            &cluster,
-            UnlinkWait(raw_cluster.clone()),
-            deletions[3].1.clone(),
-        ),
-    );
-    plan.floor(
-        "raw redis-rs GET + serde_json",
-        TASKS,
-        Side::new(&single, RawGet(raw_single), hot.clone()),
-        Side::new(&cluster, RawGet(raw_cluster), hot.clone()),
-    );
-    plan.pair(
-        "#[cached] hit, defaults (coalescing on)",
-        TASKS,
-        Side::new(&single, Through::Hit(plain_single), hot.clone()),
-        Side::new(&cluster, Through::Hit(plain_cluster), hot.clone()),
-    );
-    plan.pair(
-        "#[cached] hit, coalescing off",
-        TASKS,
-        Side::new(&single, Through::Hit(lone_single), hot.clone()),
-        Side::new(&cluster, Through::Hit(lone_cluster), hot.clone()),
-    );
-    plan.pair(
-        "#[cached] hit, first tier on",
-        TASKS,
-        Side::new(&single, Through::Hit(tier_single), hot.clone()),
-        Side::new(&cluster, Through::Hit(tier_cluster), hot),
-    );
-
-    let Plan { entries, pairs, .. } = plan;
+    let caches = caches(&runtime, &backends);
+    let (plan, deletions) = scenarios::plan(&runtime, &targets, &connections, &caches, doomed);
+    let plan::Plan { entries, pairs, .. } = plan;
     table.pairs = pairs;
     eprintln!(
-        "cluster bench: {} contenders × {} rounds of {} ms",
+        "cluster bench: set up in {:.1} s; {} contenders × {} rounds of {} ms",
+        started.elapsed().as_secs_f64(),
         entries.len(),
         settings.rounds,
         settings.window.as_millis()
     );
     let series = rounds::alternate(&settings, entries);
 
-    for (label, keys, filled) in &deletions {
-        if let Keys::Fresh(next) = keys {
-            let reached = next.load(std::sync::atomic::Ordering::Relaxed);
-            if reached > *filled {
+    for deletion in &deletions {
+        if let Keys::Fresh(next) = &deletion.keys {
+            let reached = next.load(Ordering::Relaxed);
+            if reached > deletion.written {
                 table.notes.push(format!(
-                    "{label} ran past the keys written for it: its last {} deletions deleted \
-                     nothing (raise FASTEST_DELETION_MICROS's share).",
-                    reached - filled
+                    "{} ran past the keys written for it: its last {} deletions deleted nothing \
+                     (lower FASTEST_DELETION_MICROS).",
+                    deletion.label,
+                    reached - deletion.written
                 ));
             }
         }
@@ -313,12 +170,78 @@ fn main() {
     print!("{}", table.render(&series));
 }
 
+/// redis-rs's connections, with their defaults: to the server, to the cluster, to the
+/// server with a replica, and to each primary with the routes of the users and the
+/// written keys.
+fn connect(runtime: &Runtime, backends: &Backends) -> Connections {
+    let users = backends.owners((0..HOT_USERS).map(fixture::key));
+    let written = backends.owners((0..HOT_USERS).map(written_key));
+    runtime.block_on(async {
+        let server = |url: String| async move {
+            redis::Client::open(url)
+                .expect("a valid URL")
+                .get_multiplexed_async_connection()
+                .await
+                .expect("a connection")
+        };
+        let cluster = redis::cluster::ClusterClient::new(backends.cluster.seeds())
+            .expect("valid seeds")
+            .get_async_connection()
+            .await
+            .expect("a cluster connection");
+        let mut primaries = Vec::new();
+        for url in backends.primary_urls() {
+            primaries.push(server(url).await);
+        }
+        Connections {
+            single: server(backends.single.url()).await,
+            cluster,
+            replicated: server(backends.replicated.url()).await,
+            users: Routes {
+                owners: users.into(),
+                primaries: primaries.clone(),
+            },
+            written: Routes {
+                owners: written.into(),
+                primaries,
+            },
+        }
+    })
+}
+
+/// The caches under test, each built alike on both sides, connected, and the first tiers
+/// holding every hot user.
+fn caches(runtime: &Runtime, backends: &Backends) -> Caches {
+    let url = backends.single.url();
+    let seeds = backends.cluster.seeds();
+    let seeds: Vec<&str> = seeds.iter().map(String::as_str).collect();
+    let both = |build: Build| Both {
+        single: build.build(RedisCache::builder(&url)),
+        cluster: build.build(RedisCache::cluster_builder(&seeds)),
+    };
+    let caches = Caches {
+        defaults: both(Build::DEFAULT),
+        local_tier: both(Build::LOCAL_TIER),
+        no_coalescing: both(Build::NO_COALESCING),
+    };
+    runtime.block_on(async {
+        for both in [&caches.defaults, &caches.local_tier, &caches.no_coalescing] {
+            for cache in [&both.single, &both.cluster] {
+                for id in 0..HOT_USERS {
+                    fixture::cached_on_redis(cache, id).await.expect("a hit");
+                }
+            }
+        }
+    });
+    caches
+}
+
 fn json(id: u64) -> Vec<u8> {
     serde_json::to_vec(&fixture::user(id)).expect("a User serializes")
 }
 
 /// How the hot users fall on the cluster: distinct slots, and keys per primary.
-fn spread_note(cluster: &backends::Target) -> String {
+fn spread_note(cluster: &Target) -> String {
     let slots: HashSet<Slot> = (0..HOT_USERS)
         .map(|id| Slot::for_key(fixture::key(id)))
         .collect();

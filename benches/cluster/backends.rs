@@ -3,7 +3,7 @@
 //! keys written into them before anything is measured; and what their primaries ran.
 
 use std::cell::RefCell;
-use std::thread;
+use std::ops::RangeInclusive;
 use std::time::{Duration, Instant};
 
 use redis::aio::ConnectionLike;
@@ -18,8 +18,8 @@ const FILL_TTL_SECONDS: u64 = 86_400;
 const FILL_IN_FLIGHT: usize = 1_000;
 /// How long a replica may take to come up, or to catch up with its primary.
 const REPLICATION_TIMEOUT: Duration = Duration::from_secs(15);
-/// Pause between two looks at a replica's progress (it reports it once a second).
-const REPLICATION_POLL: Duration = Duration::from_millis(20);
+/// How long one `WAIT` of that waits, in milliseconds.
+const WAIT_STEP_MS: u64 = 200;
 
 /// The servers, kept alive for the run.
 pub struct Backends {
@@ -31,44 +31,76 @@ pub struct Backends {
 }
 
 impl Backends {
-    /// Starts the three; returns once the cluster is healthy and the replica has synced.
+    /// Starts the three; returns once the cluster is healthy (the replica of the lone
+    /// server syncs meanwhile: see [`replicated`]).
     pub fn start() -> Backends {
         let single = RedisServer::start();
         let cluster = RedisCluster::start();
-        let replicated = RedisServer::start();
+        // The replica's first sync starts at once, not after 5 s of waiting for others.
+        let replicated = RedisServer::start_with_args(&["--repl-diskless-sync-delay", "0"]);
         let port = replicated.port().to_string();
         let replica = RedisServer::start_with_args(&["--replicaof", "127.0.0.1", &port]);
-        let backends = Backends {
+        Backends {
             single,
             cluster,
             replicated,
             _replica: replica,
-        };
-        backends
-            .replicated_target()
-            .settle("the replica's first sync");
-        backends
+        }
     }
 
-    /// The single server, as a contender's target.
-    pub fn single_target(&self) -> Target {
-        Target::new(vec![self.single.raw()])
+    /// Each side, as contenders' targets.
+    pub fn targets(&self) -> Targets {
+        Targets {
+            single: Target::new(vec![self.single.raw()]),
+            cluster: Target::new(
+                self.cluster
+                    .primaries()
+                    .iter()
+                    .map(|node| node.raw())
+                    .collect(),
+            ),
+            replicated: Target::new(vec![self.replicated.raw()]),
+        }
     }
 
-    /// The cluster's primaries, as a contender's target.
-    pub fn cluster_target(&self) -> Target {
-        Target::new(
-            self.cluster
-                .primaries()
-                .iter()
-                .map(|node| node.raw())
-                .collect(),
-        )
+    /// The cluster's primaries' URLs, in the order [`Backends::owners`] counts them.
+    pub fn primary_urls(&self) -> Vec<String> {
+        self.cluster
+            .primaries()
+            .iter()
+            .map(|node| node.url())
+            .collect()
     }
 
-    /// The server with a replica, as a contender's target.
-    pub fn replicated_target(&self) -> Target {
-        Target::new(vec![self.replicated.raw()])
+    /// For each of `keys`, the index of the primary that serves it: a routing table made by
+    /// hand (see `contenders::Routes`), from one `CLUSTER SLOTS` and the keys' slots.
+    pub fn owners(&self, keys: impl IntoIterator<Item = String>) -> Vec<usize> {
+        let ports: Vec<u16> = self
+            .cluster
+            .primaries()
+            .iter()
+            .map(|node| node.port())
+            .collect();
+        let mut connection = self.cluster.primaries()[0].raw();
+        let ranges = slot_owners(&mut connection);
+        let mut keyslots = redis::pipe();
+        for key in keys {
+            keyslots.cmd("CLUSTER").arg("KEYSLOT").arg(key);
+        }
+        let slots: Vec<u16> = keyslots.query(&mut connection).expect("CLUSTER KEYSLOT");
+        slots
+            .into_iter()
+            .map(|slot| {
+                let (_, port) = ranges
+                    .iter()
+                    .find(|(range, _)| range.contains(&slot))
+                    .unwrap_or_else(|| panic!("no primary serves slot {slot}"));
+                ports
+                    .iter()
+                    .position(|primary| primary == port)
+                    .expect("a slot's owner is a primary")
+            })
+            .collect()
     }
 
     /// The redis-server version, for the header.
@@ -83,6 +115,14 @@ impl Backends {
             .trim()
             .to_owned()
     }
+}
+
+/// The three sides a contender can run on.
+pub struct Targets {
+    pub single: Target,
+    pub cluster: Target,
+    /// The server with a replica.
+    pub replicated: Target,
 }
 
 /// Where a contender runs: a plain connection to each primary (replicas left out: they
@@ -115,54 +155,50 @@ impl Target {
             .map(|connection| redis::cmd("DBSIZE").query(connection).unwrap_or(0))
             .collect()
     }
+}
 
-    /// Waits (bounded) until every replica of every primary has acknowledged all the
-    /// primary has written: so a `WAIT` measured later waits for its own write only.
-    pub fn settle(&self, what: &str) {
-        let started = Instant::now();
-        for connection in self.primaries.borrow_mut().iter_mut() {
-            loop {
-                let info: String = redis::cmd("INFO")
-                    .arg("replication")
-                    .query(connection)
-                    .expect("INFO replication");
-                if replicas_caught_up(&info) {
-                    break;
-                }
-                assert!(
-                    started.elapsed() < REPLICATION_TIMEOUT,
-                    "{what}: the replicas did not catch up within {REPLICATION_TIMEOUT:?}:\n{info}"
-                );
-                // Progress, not synchronisation: a replica reports its offset once a second.
-                thread::sleep(REPLICATION_POLL);
-            }
+/// Waits (bounded, `WAIT 1`) until a replica of each primary `connection` wrote to has
+/// everything it wrote: so that a `WAIT` measured later waits for its own write only. On a
+/// cluster connection redis-rs sends `WAIT` to every primary, on the connections it wrote
+/// through, and answers the least count.
+pub async fn replicated<C: ConnectionLike + Send + Sync>(connection: &mut C, what: &str) {
+    let started = Instant::now();
+    loop {
+        // Each `WAIT` shorter than redis-rs's default response timeout (500 ms).
+        let acknowledged: u64 = redis::cmd("WAIT")
+            .arg(1)
+            .arg(WAIT_STEP_MS)
+            .query_async(connection)
+            .await
+            .expect("WAIT");
+        if acknowledged >= 1 {
+            return;
         }
+        assert!(
+            started.elapsed() < REPLICATION_TIMEOUT,
+            "{what}: no replica acknowledged it within {REPLICATION_TIMEOUT:?}"
+        );
     }
 }
 
-/// Whether `INFO replication` of a primary shows at least one replica, each online and at
-/// the primary's offset.
-fn replicas_caught_up(info: &str) -> bool {
-    let field = |line: &str, name: &str| -> Option<u64> {
-        line.split(',')
-            .find_map(|part| part.strip_prefix(name))
-            .and_then(|value| value.trim().parse().ok())
-    };
-    let Some(offset) = info
-        .lines()
-        .find_map(|line| line.strip_prefix("master_repl_offset:"))
-        .and_then(|value| value.trim().parse::<u64>().ok())
-    else {
-        return false;
-    };
-    let replicas: Vec<&str> = info
-        .lines()
-        .filter(|line| line.starts_with("slave") && line.contains(":ip="))
-        .collect();
-    !replicas.is_empty()
-        && replicas.iter().all(|line| {
-            line.contains("state=online") && field(line, "offset=").is_some_and(|at| at >= offset)
+/// The slot ranges of the cluster and the port of the primary serving each
+/// (`CLUSTER SLOTS`: `[start, end, [host, port, id, ...], replicas...]` per range).
+fn slot_owners(connection: &mut redis::Connection) -> Vec<(RangeInclusive<u16>, u16)> {
+    let ranges: Vec<Vec<redis::Value>> = redis::cmd("CLUSTER")
+        .arg("SLOTS")
+        .query(connection)
+        .expect("CLUSTER SLOTS");
+    ranges
+        .into_iter()
+        .map(|range| {
+            let number = |value: &redis::Value| -> u16 {
+                redis::from_redis_value_ref(value).expect("CLUSTER SLOTS: a number")
+            };
+            let node: Vec<redis::Value> =
+                redis::from_redis_value_ref(&range[2]).expect("CLUSTER SLOTS: a node");
+            (number(&range[0])..=number(&range[1]), number(&node[1]))
         })
+        .collect()
 }
 
 /// Writes each `(key, value)` (`SET ... EX`), many at once, through any redis-rs

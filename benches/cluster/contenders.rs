@@ -2,11 +2,12 @@
 //! connection, and `#[cached]` and `#[invalidate]` on a `RedisCache` of either kind.
 
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::Duration;
 
 use cache_aside::{RedisCache, RedisCacheBuilder, cached, invalidate};
 use redis::AsyncCommands;
-use redis::aio::ConnectionLike;
+use redis::aio::{ConnectionLike, MultiplexedConnection};
 
 use crate::fixture::{User, cached_on_redis, key, user};
 use crate::measure::Hit;
@@ -17,6 +18,8 @@ const OP_TIMEOUT: Duration = Duration::from_secs(5);
 /// during the run.
 const TIER_ENTRIES: u64 = 10_000;
 const TIER_TTL: Duration = Duration::from_secs(3_600);
+/// How long the keys written by hand live.
+const WRITTEN_TTL_SECONDS: u64 = 3_600;
 /// How long a `WAIT` by hand waits for its replica, in milliseconds.
 const WAIT_MS: u64 = 1_000;
 
@@ -75,9 +78,135 @@ pub struct RawGet<C>(pub C);
 
 impl<C: ConnectionLike + Clone + Send + Sync + 'static> Hit for RawGet<C> {
     async fn hit(&mut self, id: u64) {
-        let json: Option<Vec<u8>> = self.0.get(key(id)).await.expect("GET");
-        let user: User = serde_json::from_slice(&json.expect("a hit")).expect("a User");
-        black_box(user);
+        get_user(&mut self.0, id).await;
+    }
+}
+
+async fn get_user(connection: &mut (impl ConnectionLike + Send + Sync), id: u64) {
+    let json: Option<Vec<u8>> = connection.get(key(id)).await.expect("GET");
+    let user: User = serde_json::from_slice(&json.expect("a hit")).expect("a User");
+    black_box(user);
+}
+
+/// A routing table made by hand: for each id, which primary serves its key, and a
+/// `MultiplexedConnection` to each primary. A cluster's commands without redis-rs's cluster
+/// client: what `RawGet` on a `ClusterConnection` costs over it is that client's own.
+#[derive(Clone)]
+pub struct Routes {
+    /// By id: indices into `primaries`.
+    pub owners: Arc<[usize]>,
+    pub primaries: Vec<MultiplexedConnection>,
+}
+
+impl Routes {
+    fn to(&mut self, id: u64) -> &mut MultiplexedConnection {
+        &mut self.primaries[self.owners[id as usize]]
+    }
+}
+
+/// `RawGet` routed by hand.
+#[derive(Clone)]
+pub struct RoutedGet(pub Routes);
+
+impl Hit for RoutedGet {
+    async fn hit(&mut self, id: u64) {
+        get_user(self.0.to(id), id).await;
+    }
+}
+
+/// The key a write by hand overwrites: apart from the users, so that the first tiers
+/// keep theirs.
+pub fn written_key(id: u64) -> String {
+    format!("written:{id}")
+}
+
+/// `SET key json EX ttl` by hand.
+#[derive(Clone)]
+pub struct RawSet<C>(pub C);
+
+impl<C: ConnectionLike + Clone + Send + Sync + 'static> Hit for RawSet<C> {
+    async fn hit(&mut self, id: u64) {
+        set_user(&mut self.0, id).await;
+    }
+}
+
+/// `RawSet` routed by hand, over the ids of `ids` only (indexed by the id asked for, in
+/// turn): all of them, or only those of one primary.
+#[derive(Clone)]
+pub struct RoutedSet {
+    pub routes: Routes,
+    pub ids: Arc<[u64]>,
+}
+
+impl Hit for RoutedSet {
+    async fn hit(&mut self, id: u64) {
+        let id = self.ids[id as usize % self.ids.len()];
+        set_user(self.routes.to(id), id).await;
+    }
+}
+
+async fn set_user(connection: &mut (impl ConnectionLike + Send + Sync), id: u64) {
+    let json = serde_json::to_vec(&user(id)).expect("a User serializes");
+    let () = connection
+        .set_ex(written_key(id), json, WRITTEN_TTL_SECONDS)
+        .await
+        .expect("SET EX");
+}
+
+/// The conditional store of a lease, as the Redis adapter sends it: one key, one script.
+const STORE_IF_LEASED: &str = r"
+    if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+        return 0
+    end
+    redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+    return 1
+";
+
+/// The floor of a cold miss: the lease protocol's three commands by hand (`GET`,
+/// `SET key marker NX GET PX`, the conditional store as `EVALSHA`), the body between.
+#[derive(Clone)]
+pub struct LeaseByHand<C> {
+    pub connection: C,
+    pub store: Arc<redis::Script>,
+}
+
+impl<C> LeaseByHand<C> {
+    pub fn new(connection: C) -> Self {
+        LeaseByHand {
+            connection,
+            store: Arc::new(redis::Script::new(STORE_IF_LEASED)),
+        }
+    }
+}
+
+impl<C: ConnectionLike + Clone + Send + Sync + 'static> Hit for LeaseByHand<C> {
+    async fn hit(&mut self, id: u64) {
+        let key = format!("lease:{id}");
+        let cached: Option<Vec<u8>> = self.connection.get(&key).await.expect("GET");
+        assert!(cached.is_none(), "{key} is a cold key");
+        let marker = b"\xFFcache-aside:lease:0123456789abcdef0123456789abcdef";
+        let held: Option<Vec<u8>> = redis::cmd("SET")
+            .arg(&key)
+            .arg(marker)
+            .arg("NX")
+            .arg("GET")
+            .arg("PX")
+            .arg(10_000)
+            .query_async(&mut self.connection)
+            .await
+            .expect("SET NX GET PX");
+        assert!(held.is_none(), "{key} is a cold key");
+        let json = serde_json::to_vec(&user(id)).expect("a User serializes");
+        let stored: u8 = self
+            .store
+            .key(&key)
+            .arg(marker)
+            .arg(json)
+            .arg(3_600_000)
+            .invoke_async(&mut self.connection)
+            .await
+            .expect("the conditional store");
+        assert_eq!(stored, 1, "the lease on {key} held");
     }
 }
 
