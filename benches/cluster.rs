@@ -38,9 +38,13 @@ mod cpu;
 #[allow(dead_code)]
 #[path = "suite/fixture.rs"]
 mod fixture;
+#[path = "suite/machine.rs"]
+mod machine;
 #[allow(dead_code)]
 #[path = "suite/measure.rs"]
 mod measure;
+#[path = "suite/misses.rs"]
+mod misses;
 #[allow(dead_code)]
 #[path = "suite/rounds.rs"]
 mod rounds;
@@ -59,17 +63,17 @@ mod settings;
 mod table;
 
 use std::collections::HashSet;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use cache_aside::RedisCache;
 use redis::cluster_routing::Slot;
 use tokio::runtime::Runtime;
 
-use backends::{Backends, Target, fill};
+use machine::load_average;
+
+use backends::{Backends, Target, Targets, fill};
 use contenders::{Build, Routes, doomed_key, written_key};
-use measure::Keys;
-use scenarios::{Both, Caches, Connections};
+use scenarios::{Both, Caches, Connections, Deletion};
 use settings::Settings;
 use table::Table;
 
@@ -82,49 +86,22 @@ const TASKS: usize = 64;
 const FASTEST_DELETION_MICROS: u128 = 15;
 
 fn main() {
-    // `cargo test --benches` (and `--all-targets`) runs bench binaries without `--bench`.
-    if !std::env::args().any(|arg| arg == "--bench") {
+    if !machine::asked_to_run() {
         return;
     }
     let started = Instant::now();
     let load_before = load_average();
     let settings = Settings::from_env();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a Tokio runtime");
+    let runtime = machine::runtime();
     eprintln!("cluster bench: starting a server, a cluster of six nodes and a replicated pair");
     let backends = Backends::start();
     let targets = backends.targets();
     let mut table = Table::default();
     let connections = connect(&runtime, &backends);
 
-    let fill_started = Instant::now();
     let doomed = u64::try_from(settings.time_per_contender().as_micros() / FASTEST_DELETION_MICROS)
         .unwrap_or(u64::MAX);
-    let users = || (0..HOT_USERS).map(|id| (fixture::key(id), json(id)));
-    let doomed_keys = |ids: std::ops::Range<u64>| ids.map(|id| (doomed_key(id), json(id)));
-    runtime.block_on(async {
-        fill(&connections.single, users()).await;
-        fill(&connections.cluster, users()).await;
-    });
-    table.notes.push(spread_note(&targets.cluster));
-    runtime.block_on(async {
-        fill(&connections.single, doomed_keys(0..doomed)).await;
-        fill(&connections.cluster, doomed_keys(0..2 * doomed)).await;
-        fill(&connections.replicated, doomed_keys(0..doomed)).await;
-    });
-    runtime.block_on(async {
-        let mut cluster = connections.cluster.clone();
-        let mut replicated = connections.replicated.clone();
-        backends::replicated(&mut cluster, "the cluster's fill").await;
-        backends::replicated(&mut replicated, "the replicated server's fill").await;
-    });
-    table.notes.push(format!(
-        "Wrote {HOT_USERS} users on each side and {doomed} keys per invalidation row in {:.1} s.",
-        fill_started.elapsed().as_secs_f64()
-    ));
+    write_keys(&runtime, &connections, &targets, doomed, &mut table);
 
     let caches = caches(&runtime, &backends);
     let (plan, deletions) = scenarios::plan(&runtime, &targets, &connections, &caches, doomed);
@@ -139,19 +116,9 @@ fn main() {
     );
     let series = rounds::alternate(&settings, entries);
 
-    for deletion in &deletions {
-        if let Keys::Fresh(next) = &deletion.keys {
-            let reached = next.load(Ordering::Relaxed);
-            if reached > deletion.written {
-                table.notes.push(format!(
-                    "{} ran past the keys written for it: its last {} deletions deleted nothing \
-                     (lower FASTEST_DELETION_MICROS).",
-                    deletion.label,
-                    reached - deletion.written
-                ));
-            }
-        }
-    }
+    table
+        .notes
+        .extend(deletions.iter().filter_map(Deletion::overrun));
     table.notes.push(
         "With one task a figure is the median latency of the round's calls; with 64, the \
          round's time divided by its calls. A ratio is taken within each round, then the \
@@ -168,6 +135,37 @@ fn main() {
     );
     println!();
     print!("{}", table.render(&series));
+}
+
+/// Writes the hot users on both sides, and the keys the invalidation rows delete (ids
+/// `0..doomed` on each side, and on the cluster `doomed..2 * doomed` for the deletions by
+/// hand); then waits until the replicas have them.
+fn write_keys(
+    runtime: &Runtime,
+    connections: &Connections,
+    targets: &Targets,
+    doomed: u64,
+    table: &mut Table,
+) {
+    let started = Instant::now();
+    let users = || (0..HOT_USERS).map(|id| (fixture::key(id), json(id)));
+    let doomed_keys = |ids: std::ops::Range<u64>| ids.map(|id| (doomed_key(id), json(id)));
+    runtime.block_on(async {
+        fill(&connections.single, users()).await;
+        fill(&connections.cluster, users()).await;
+    });
+    table.notes.push(spread_note(&targets.cluster));
+    runtime.block_on(async {
+        fill(&connections.single, doomed_keys(0..doomed)).await;
+        fill(&connections.cluster, doomed_keys(0..2 * doomed)).await;
+        fill(&connections.replicated, doomed_keys(0..doomed)).await;
+        backends::replicated(&mut connections.cluster.clone(), "the cluster's keys").await;
+        backends::replicated(&mut connections.replicated.clone(), "the replicated keys").await;
+    });
+    table.notes.push(format!(
+        "Wrote {HOT_USERS} users on each side and {doomed} keys per invalidation row in {:.1} s.",
+        started.elapsed().as_secs_f64()
+    ));
 }
 
 /// redis-rs's connections, with their defaults: to the server, to the cluster, to the
@@ -257,34 +255,22 @@ fn spread_note(cluster: &Target) -> String {
     )
 }
 
-/// The machine's load (`/proc/loadavg`: 1, 5 and 15 minutes), for the header.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .map(|text| {
-            text.split_whitespace()
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_else(|| "unknown".to_owned())
-}
-
 fn header(backends: &Backends, settings: &Settings, took: Duration, load_before: &str) -> String {
     format!(
         "cache-aside cluster benchmark{}: redis-server {} on loopback, a single server against \
          a cluster of 3 primaries and 3 replicas; values of {} bytes of JSON; {} rounds of {} \
-         ms per contender, alternating; a multi-thread Tokio runtime with 2 workers; {} \
+         ms per contender, alternating; a multi-thread Tokio runtime with {} workers; {} \
          logical CPUs, load average {load_before} before and {} after; {:.0} s in all.",
         if settings.quick {
             " (CLUSTER_BENCH_QUICK)"
         } else {
             ""
         },
-        backends.version(),
+        machine::redis_version(&mut backends.single.raw()),
         fixture::value_size(),
         settings.rounds,
         settings.window.as_millis(),
+        machine::WORKERS,
         std::thread::available_parallelism().map_or(0, usize::from),
         load_average(),
         took.as_secs_f64()

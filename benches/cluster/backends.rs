@@ -102,19 +102,6 @@ impl Backends {
             })
             .collect()
     }
-
-    /// The redis-server version, for the header.
-    pub fn version(&self) -> String {
-        let info: String = redis::cmd("INFO")
-            .arg("server")
-            .query(&mut self.single.raw())
-            .unwrap_or_default();
-        info.lines()
-            .find_map(|line| line.strip_prefix("redis_version:"))
-            .unwrap_or("?")
-            .trim()
-            .to_owned()
-    }
 }
 
 /// The three sides a contender can run on.

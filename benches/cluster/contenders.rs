@@ -5,12 +5,13 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cache_aside::{RedisCache, RedisCacheBuilder, cached, invalidate};
+use cache_aside::{RedisCache, RedisCacheBuilder, invalidate};
 use redis::AsyncCommands;
 use redis::aio::{ConnectionLike, MultiplexedConnection};
 
 use crate::fixture::{User, cached_on_redis, key, user};
 use crate::measure::Hit;
+use crate::misses::{cached_miss, lease_by_hand, store_if_leased};
 
 /// Generous, so that a loaded machine slows the rows down rather than failing them open.
 const OP_TIMEOUT: Duration = Duration::from_secs(5);
@@ -58,12 +59,6 @@ impl Build {
 /// something and is replicated (a `WAIT` after a write that changed nothing returns at once).
 pub fn doomed_key(id: u64) -> String {
     format!("doomed:{id}")
-}
-
-/// A cold key's, written by the miss it is measured with.
-#[cached(key = "miss:{id}", ttl = 3600, cache = cache)]
-async fn cold_miss(cache: &RedisCache, id: u64) -> Result<User, std::io::Error> {
-    Ok(user(id))
 }
 
 #[invalidate(key = "doomed:{id}", cache = cache)]
@@ -153,15 +148,6 @@ async fn set_user(connection: &mut (impl ConnectionLike + Send + Sync), id: u64)
         .expect("SET EX");
 }
 
-/// The conditional store of a lease, as the Redis adapter sends it: one key, one script.
-const STORE_IF_LEASED: &str = r"
-    if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-        return 0
-    end
-    redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-    return 1
-";
-
 /// The floor of a cold miss: the lease protocol's three commands by hand (`GET`,
 /// `SET key marker NX GET PX`, the conditional store as `EVALSHA`), the body between.
 #[derive(Clone)]
@@ -174,7 +160,7 @@ impl<C> LeaseByHand<C> {
     pub fn new(connection: C) -> Self {
         LeaseByHand {
             connection,
-            store: Arc::new(redis::Script::new(STORE_IF_LEASED)),
+            store: Arc::new(store_if_leased()),
         }
     }
 }
@@ -182,31 +168,7 @@ impl<C> LeaseByHand<C> {
 impl<C: ConnectionLike + Clone + Send + Sync + 'static> Hit for LeaseByHand<C> {
     async fn hit(&mut self, id: u64) {
         let key = format!("lease:{id}");
-        let cached: Option<Vec<u8>> = self.connection.get(&key).await.expect("GET");
-        assert!(cached.is_none(), "{key} is a cold key");
-        let marker = b"\xFFcache-aside:lease:0123456789abcdef0123456789abcdef";
-        let held: Option<Vec<u8>> = redis::cmd("SET")
-            .arg(&key)
-            .arg(marker)
-            .arg("NX")
-            .arg("GET")
-            .arg("PX")
-            .arg(10_000)
-            .query_async(&mut self.connection)
-            .await
-            .expect("SET NX GET PX");
-        assert!(held.is_none(), "{key} is a cold key");
-        let json = serde_json::to_vec(&user(id)).expect("a User serializes");
-        let stored: u8 = self
-            .store
-            .key(&key)
-            .arg(marker)
-            .arg(json)
-            .arg(3_600_000)
-            .invoke_async(&mut self.connection)
-            .await
-            .expect("the conditional store");
-        assert_eq!(stored, 1, "the lease on {key} held");
+        black_box(lease_by_hand(&mut self.connection, &self.store, &key, id).await);
     }
 }
 
@@ -247,7 +209,7 @@ impl Hit for Through {
                 black_box(cached_on_redis(cache, id).await.expect("a hit"));
             }
             Through::ColdMiss(cache) => {
-                black_box(cold_miss(cache, id).await.expect("a miss"));
+                black_box(cached_miss(cache, id).await.expect("a miss"));
             }
             Through::Invalidate(cache) => {
                 invalidate_user(cache, id).await.expect("an invalidation");

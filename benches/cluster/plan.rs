@@ -32,7 +32,7 @@ pub struct Plan<'a> {
     runtime: &'a Runtime,
     pub entries: Vec<Entry<'a>>,
     pub pairs: Vec<Pair>,
-    /// The raw `GET`s' entries by task count (single, cluster).
+    /// The floors' entries by task count (single, cluster).
     floors: BTreeMap<usize, (usize, usize)>,
 }
 
@@ -46,20 +46,8 @@ impl<'a> Plan<'a> {
         }
     }
 
-    /// The raw `GET`s with `tasks` tasks, which the other pairs with as many are divided by.
-    pub fn floor<S: Hit, C: Hit>(
-        &mut self,
-        scenario: &str,
-        tasks: usize,
-        single: Side<'a, S>,
-        cluster: Side<'a, C>,
-    ) {
-        let (single, cluster) = self.sides(scenario, tasks, single, cluster);
-        self.floors.insert(tasks, (single, cluster));
-        self.push(scenario, tasks, single, cluster);
-    }
-
-    /// A scenario on both sides; its floor (see [`Plan::floor`]) must come first.
+    /// A scenario on both sides. The first with `tasks` tasks is the floor of the others
+    /// with as many: the table divides each side by it.
     pub fn pair<S: Hit, C: Hit>(
         &mut self,
         scenario: &str,
@@ -67,21 +55,14 @@ impl<'a> Plan<'a> {
         single: Side<'a, S>,
         cluster: Side<'a, C>,
     ) {
-        assert!(
-            self.floors.contains_key(&tasks),
-            "no raw GET with {tasks} tasks before {scenario:?}"
-        );
         let (single, cluster) = self.sides(scenario, tasks, single, cluster);
-        self.push(scenario, tasks, single, cluster);
-    }
-
-    fn push(&mut self, scenario: &str, tasks: usize, single: usize, cluster: usize) {
+        let floor = *self.floors.entry(tasks).or_insert((single, cluster));
         self.pairs.push(Pair {
             scenario: scenario.to_owned(),
             tasks,
             single,
             cluster,
-            floor: self.floors[&tasks],
+            floor,
         });
     }
 

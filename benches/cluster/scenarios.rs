@@ -2,6 +2,7 @@
 //! take them: first with one task (latency), then with `TASKS` (throughput).
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use cache_aside::RedisCache;
 use redis::aio::MultiplexedConnection;
@@ -47,6 +48,25 @@ pub struct Deletion {
     pub written: u64,
 }
 
+impl Deletion {
+    /// A note if the row deleted more keys than were written for it (the last deleted
+    /// nothing, and `WAIT` had nothing to wait for).
+    pub fn overrun(&self) -> Option<String> {
+        let Keys::Fresh(next) = &self.keys else {
+            return None;
+        };
+        let reached = next.load(Ordering::Relaxed);
+        (reached > self.written).then(|| {
+            format!(
+                "{} ran past the keys written for it: its last {} deletions deleted nothing \
+                 (lower FASTEST_DELETION_MICROS).",
+                self.label,
+                reached - self.written
+            )
+        })
+    }
+}
+
 /// Every scenario; the invalidation rows' keys are `0..doomed` on each side, and on the
 /// cluster `doomed..2 * doomed` for the deletions by hand.
 pub fn plan<'a>(
@@ -88,7 +108,7 @@ pub fn plan<'a>(
     let (defaults, tier, lone) = (&caches.defaults, &caches.local_tier, &caches.no_coalescing);
 
     let mut plan = Plan::new(runtime);
-    plan.floor(
+    plan.pair(
         "raw redis-rs GET + serde_json (MultiplexedConnection; cluster_async::ClusterConnection)",
         1,
         Side::new(single, RawGet(connections.single.clone()), hot()),
@@ -193,7 +213,7 @@ pub fn plan<'a>(
         ),
     );
 
-    plan.floor(
+    plan.pair(
         "raw redis-rs GET + serde_json",
         TASKS,
         Side::new(single, RawGet(connections.single.clone()), hot()),
