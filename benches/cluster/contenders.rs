@@ -24,30 +24,35 @@ const WRITTEN_TTL_SECONDS: u64 = 3_600;
 /// How long a `WAIT` by hand waits for its replica, in milliseconds.
 const WAIT_MS: u64 = 1_000;
 
-/// How a `RedisCache` under test is built: the library's defaults but for these.
+/// How a `RedisCache` under test is built: the library's defaults but for what is set, so
+/// that the rows follow the defaults when they change.
 #[derive(Clone, Copy)]
 pub struct Build {
     pub local_tier: bool,
-    pub coalescing: bool,
+    pub coalescing: Option<bool>,
 }
 
 impl Build {
+    /// The defaults (coalescing on, no tier), with the benchmark's `op_timeout`.
     pub const DEFAULT: Build = Build {
         local_tier: false,
-        coalescing: true,
+        coalescing: None,
     };
     pub const LOCAL_TIER: Build = Build {
         local_tier: true,
         ..Build::DEFAULT
     };
     pub const NO_COALESCING: Build = Build {
-        coalescing: false,
+        coalescing: Some(false),
         ..Build::DEFAULT
     };
 
     /// On `RedisCache::builder(url)` or `RedisCache::cluster_builder(seeds)` alike.
     pub fn build(self, builder: RedisCacheBuilder) -> RedisCache {
-        let mut builder = builder.op_timeout(OP_TIMEOUT).coalescing(self.coalescing);
+        let mut builder = builder.op_timeout(OP_TIMEOUT);
+        if let Some(coalescing) = self.coalescing {
+            builder = builder.coalescing(coalescing);
+        }
         if self.local_tier {
             builder = builder.local_tier(TIER_ENTRIES, TIER_TTL);
         }

@@ -28,6 +28,7 @@ impl<'a, C> Side<'a, C> {
     }
 }
 
+/// The entries for `rounds::alternate`, built pair by pair, and the pairs for the table.
 pub struct Plan<'a> {
     runtime: &'a Runtime,
     pub entries: Vec<Entry<'a>>,
