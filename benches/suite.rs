@@ -40,8 +40,12 @@ mod cpu;
 mod fixture;
 #[path = "suite/in_process.rs"]
 mod in_process;
+#[path = "suite/machine.rs"]
+mod machine;
 #[path = "suite/measure.rs"]
 mod measure;
+#[path = "suite/misses.rs"]
+mod misses;
 #[path = "suite/redis_hits.rs"]
 mod redis_hits;
 #[path = "suite/rounds.rs"]
@@ -55,6 +59,7 @@ use std::cell::{Cell, RefCell};
 use std::time::{Duration, Instant};
 
 use commands::Commands;
+use machine::load_average;
 use measure::{Drive, Hit, Keys, Sample};
 use rounds::{Entry, Series};
 use settings::{Section, Settings};
@@ -144,19 +149,13 @@ impl Suite {
 }
 
 fn main() {
-    // `cargo test --benches` (and `--all-targets`) runs bench binaries without `--bench`:
-    // the suite takes minutes, so only `cargo bench` runs it.
-    if !std::env::args().any(|arg| arg == "--bench") {
+    if !machine::asked_to_run() {
         return;
     }
     let started = Instant::now();
     let load_before = load_average();
     let settings = Settings::from_env();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a Tokio runtime");
+    let runtime = machine::runtime();
     // The harness starts it with `--save "" --appendonly no`: nothing touches the disk.
     let server = support::RedisServer::start();
     let inspect = RefCell::new(server.raw());
@@ -196,41 +195,19 @@ fn main() {
     print!("{}", table.render());
 }
 
-/// The machine's load (`/proc/loadavg`: 1, 5 and 15 minutes), for the header: other
-/// processes move the absolute figures, which is why the table gives ratios.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .map(|text| {
-            text.split_whitespace()
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_else(|| "unknown".to_owned())
-}
-
 fn header(suite: &Suite, took: Duration, load_before: &str) -> String {
-    let info: String = redis::cmd("INFO")
-        .arg("server")
-        .query(&mut *suite.inspect())
-        .unwrap_or_default();
-    let version = info
-        .lines()
-        .find_map(|line| line.strip_prefix("redis_version:"))
-        .unwrap_or("?")
-        .trim()
-        .to_owned();
+    let version = machine::redis_version(&mut suite.inspect());
     let settings = &suite.settings;
     format!(
         "cache-aside benchmark suite{}: redis-server {version} on loopback, values of {} bytes \
          of JSON; {} rounds of {} ms per contender, alternating; a multi-thread Tokio runtime \
-         with 2 workers; {} logical CPUs, load average {load_before} before and {} after; \
+         with {} workers; {} logical CPUs, load average {load_before} before and {} after; \
          {:.0} s in all.",
         if settings.quick { " (SUITE_QUICK)" } else { "" },
         fixture::value_size(),
         settings.rounds,
         settings.window.as_millis(),
+        machine::WORKERS,
         std::thread::available_parallelism().map_or(0, usize::from),
         load_average(),
         took.as_secs_f64()

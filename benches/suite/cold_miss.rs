@@ -5,7 +5,7 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
-use cache_aside::{RedisCache, cached};
+use cache_aside::RedisCache;
 use redis::AsyncCommands;
 use redis::aio::MultiplexedConnection;
 
@@ -13,25 +13,12 @@ use crate::Suite;
 use crate::contenders::{Build, raw_connection};
 use crate::fixture::{User, user};
 use crate::measure::{Drive, Hit, Keys, Sample};
+use crate::misses::{cached_miss, lease_by_hand, store_if_leased};
 use crate::settings::Section;
 use crate::table::{Row, Table};
 
 /// Ids of the first-tier contender's keys: apart from the other `#[cached]` contender's.
 const TIER_IDS: u64 = 1 << 40;
-
-#[cached(key = "miss:{id}", ttl = 3600, cache = cache)]
-async fn cached_miss(cache: &RedisCache, id: u64) -> Result<User, std::io::Error> {
-    Ok(user(id))
-}
-
-/// The conditional store, as the Redis adapter sends it.
-const STORE_IF_LEASED: &str = r"
-    if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-        return 0
-    end
-    redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-    return 1
-";
 
 #[derive(Clone)]
 enum Miss {
@@ -46,7 +33,9 @@ impl Hit for Miss {
     async fn hit(&mut self, id: u64) {
         let user = match self {
             Miss::ByHand(connection) => by_hand(connection, id).await,
-            Miss::LeaseFloor(connection, store) => lease_floor(connection, store, id).await,
+            Miss::LeaseFloor(connection, store) => {
+                lease_by_hand(connection, store, &format!("floor:{id}"), id).await
+            }
             Miss::Attribute(cache) => cached_miss(cache, id).await.expect("a miss"),
         };
         black_box(user);
@@ -65,48 +54,12 @@ async fn by_hand(connection: &mut MultiplexedConnection, id: u64) -> User {
     value
 }
 
-async fn lease_floor(
-    connection: &mut MultiplexedConnection,
-    store: &redis::Script,
-    id: u64,
-) -> User {
-    let key = format!("floor:{id}");
-    let cached: Option<Vec<u8>> = connection.get(&key).await.expect("GET");
-    if let Some(json) = cached {
-        return serde_json::from_slice(&json).expect("a User");
-    }
-    let marker = b"\xFFcache-aside:lease:0123456789abcdef0123456789abcdef";
-    let held: Option<Vec<u8>> = redis::cmd("SET")
-        .arg(&key)
-        .arg(marker)
-        .arg("NX")
-        .arg("GET")
-        .arg("PX")
-        .arg(10_000)
-        .query_async(connection)
-        .await
-        .expect("SET NX GET PX");
-    assert!(held.is_none(), "{key} is a cold key");
-    let value = user(id);
-    let json = serde_json::to_vec(&value).expect("a User serializes");
-    let stored: u8 = store
-        .key(&key)
-        .arg(marker)
-        .arg(json)
-        .arg("3600000")
-        .invoke_async(connection)
-        .await
-        .expect("the conditional store");
-    assert_eq!(stored, 1, "the lease on {key} held");
-    value
-}
-
 pub fn run(suite: &Suite, table: &mut Table) {
     let url = suite.server.url();
     let plain = Build::DEFAULT.redis_cache(&url);
     let tier = Build::LOCAL_TIER.redis_cache(&url);
     let connection = suite.runtime.block_on(raw_connection(&url));
-    let store = Arc::new(redis::Script::new(STORE_IF_LEASED));
+    let store = Arc::new(store_if_leased());
     let contenders = [
         (
             "GET + SET EX by hand",
