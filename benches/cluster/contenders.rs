@@ -33,7 +33,8 @@ pub struct Build {
 }
 
 impl Build {
-    /// The defaults (coalescing on, no tier), with the benchmark's `op_timeout`.
+    /// The defaults (coalescing on for a server, off for a cluster; no tier), with the
+    /// benchmark's `op_timeout`.
     pub const DEFAULT: Build = Build {
         local_tier: false,
         coalescing: None,

@@ -226,7 +226,7 @@ pub fn plan<'a>(
         Side::new(cluster, RoutedGet(connections.users.clone()), hot()),
     );
     plan.pair(
-        "#[cached] hit, defaults (coalescing on)",
+        "#[cached] hit, defaults (coalescing on for a server, off for a cluster)",
         TASKS,
         Side::new(single, Through::Hit(defaults.single.clone()), hot()),
         Side::new(cluster, Through::Hit(defaults.cluster.clone()), hot()),
