@@ -1,5 +1,5 @@
-//! The Redis adapter: one lazily opened, shared, reconnecting multiplexed connection, and a
-//! deadline on every operation.
+//! The Redis adapter: one lazily opened, shared, reconnecting multiplexed connection (or a
+//! Redis Cluster's connection), and a deadline on every operation.
 //!
 //! By job:
 //! - `view.rs`: the handle callers hold (its prefix, key rendering) and the port impl;
@@ -9,6 +9,11 @@
 //!   breaker's gate, the deadline, resending, queries, pipelines, scripts and scans.
 //! - `link.rs`: one connection and what its socket has seen (dead? written since?), which
 //!   tells a command that never reached the server from one whose reply was lost.
+//! - `wired.rs`: the connection a command goes out on, a server's or a cluster's;
+//!   `batch.rs`: commands about several keys in one round trip (one pipeline per slot on a
+//!   cluster); `unlink.rs`: every deletion, and on a cluster its `WAIT` for a replica;
+//!   `cluster.rs` (feature `cluster`): the cluster client, its deadlines, the node
+//!   connections that track keys for the first tier, and the primaries `SCAN` visits.
 //! - `background.rs`: the cache's own runtime (a thread), where recovery and detached work
 //!   run, so that neither ends with the caller's runtime.
 //! - `op.rs`: an operation's name, code and flags, and how a redis-rs error is classified

@@ -48,6 +48,10 @@ use crate::view::View;
 /// is one round trip except `delete_pattern` and a prefixed `flush`, which take one per
 /// `SCAN` batch and so grow with the size of the keyspace.
 ///
+/// On a Redis Cluster ([`RedisCache::cluster_builder`]) the shared connection is redis-rs's
+/// cluster connection, which keeps one multiplexed connection per node; everything above
+/// (deadlines, the breaker, replayed deletions, the first tier) is the same.
+///
 /// Operations need a Tokio runtime with IO and time enabled (`#[tokio::main]` and
 /// `Builder::enable_all` do both).
 ///
