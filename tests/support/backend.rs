@@ -109,7 +109,10 @@ impl Settings {
     }
 
     fn build(self, builder: RedisCacheBuilder, tier: Tier) -> RedisCache {
-        let mut builder = builder.op_timeout(OP_TIMEOUT);
+        // Opening a cluster's connection (its seeds, the slot map, a connection per node)
+        // can outlast the default second on a loaded machine, and every caller waiting on a
+        // failed attempt fails open: as generous as the deadline.
+        let mut builder = builder.op_timeout(OP_TIMEOUT).connect_timeout(OP_TIMEOUT);
         if let Some(prefix) = self.prefix {
             builder = builder.prefix(prefix);
         }
