@@ -109,6 +109,20 @@ impl Flight {
         self.loading.load(Ordering::Acquire)
     }
 
+    /// Waits until the leader is past the store (its body runs: its lease is placed, or it
+    /// holds none) or has published: only then does the store tell whether the flight is
+    /// current. A check sent before the leader's own lease request reached the store would
+    /// find no marker and take the lease itself, and every caller doing so would load.
+    pub(super) async fn past_the_store(&self) {
+        loop {
+            let notified = self.notify.notified();
+            if self.is_loading() || self.outcome.get().is_some() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
     /// Waits for the leader's outcome.
     pub(super) async fn wait(&self) -> &Outcome {
         loop {
@@ -258,6 +272,8 @@ impl Registration {
     /// The body starts: the load is past talking to the store.
     pub(super) fn loading(&self) {
         self.flight.loading.store(true, Ordering::Release);
+        // Waiters checking the flight wait for this (see `Flight::past_the_store`).
+        self.flight.notify.notify_waiters();
     }
 
     /// Hands `outcome` to the waiters. The flight stays joinable until the load is done, so

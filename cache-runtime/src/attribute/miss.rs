@@ -302,7 +302,10 @@ async fn check<'a, V, T: StoreTtl<V>>(
         };
     };
     held.arm();
+    // Counted as checking while it waits, so that a leader done meanwhile leaves its lease
+    // for the check to find.
     let checking = Checking::new(flight, held.leases(), key);
+    flight.past_the_store().await;
     let lease = held.request(options.ttl.before_load(), tags).await;
     drop(checking);
     match fail.keep(site, key, "lease", lease) {
