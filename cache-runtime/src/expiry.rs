@@ -37,7 +37,8 @@ pub(crate) fn expire_millis(ttl: Duration, code: ErrorCode, key: &str) -> Result
 /// How long a tag's record of a key must live past the key's lease, for a value that will
 /// be stored with `ttl`: that TTL in whole milliseconds, capped at [`MAX_TTL`] (which also
 /// stands for "no expiry"). It never fails: a TTL the write will refuse only keeps the
-/// record longer than needed.
+/// record longer than needed. (Redis's tag sets; memory's tags live with their entries.)
+#[cfg(feature = "redis")]
 pub(crate) fn record_millis(ttl: Option<Duration>) -> u64 {
     let ttl = ttl.map_or(MAX_TTL, |ttl| ttl.min(MAX_TTL));
     u64::try_from(ttl.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX)
