@@ -28,7 +28,7 @@ const ROWS: usize = 8;
 const TASKS: u64 = 32;
 const ROUNDS: u64 = 10;
 /// On a cluster, whose cases run one at a time on the binary's one cluster.
-const CLUSTER_ROUNDS: u64 = 4;
+const CLUSTER_ROUNDS: u64 = 3;
 const OPS: u64 = 40;
 /// Out of 100 operations, how many are updates.
 const UPDATES: u64 = 30;
