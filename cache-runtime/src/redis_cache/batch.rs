@@ -10,25 +10,32 @@ pub(super) struct Batch {
     /// Every error reply is kept as a value, in its place: the caller decides what an
     /// error in one command means for the others.
     pipeline: Pipeline,
+    /// Each command's slot, on a cluster (`None` for one server, which needs none: no hash
+    /// is computed on its batches).
     #[cfg(feature = "cluster")]
-    slots: Vec<redis::cluster_routing::Slot>,
+    slots: Option<Vec<redis::cluster_routing::Slot>>,
 }
 
 impl Batch {
-    pub(super) fn new() -> Self {
+    /// A batch for a cluster (`routed`: each command's slot is kept) or for one server; see
+    /// `Connection::new_batch`.
+    #[cfg_attr(not(feature = "cluster"), allow(unused_variables))]
+    pub(super) fn new(routed: bool) -> Self {
         let mut pipeline = redis::pipe();
         pipeline.ignore_errors();
         Self {
             pipeline,
             #[cfg(feature = "cluster")]
-            slots: Vec::new(),
+            slots: routed.then(Vec::new),
         }
     }
 
     /// Adds `cmd`, which is about `key` (a full key: it routes the command on a cluster).
     pub(super) fn add(&mut self, key: &[u8], cmd: Cmd) -> &mut Self {
         #[cfg(feature = "cluster")]
-        self.slots.push(redis::cluster_routing::Slot::for_key(key));
+        if let Some(slots) = &mut self.slots {
+            slots.push(redis::cluster_routing::Slot::for_key(key));
+        }
         #[cfg(not(feature = "cluster"))]
         let _ = key;
         self.pipeline.add_command(cmd);
@@ -45,10 +52,13 @@ impl Batch {
         &self.pipeline
     }
 
-    /// Each command with its key's slot, in order.
+    /// Each command with its key's slot, in order; `None` for a batch made for one server.
     #[cfg(feature = "cluster")]
-    pub(super) fn routed(&self) -> impl Iterator<Item = (&Cmd, redis::cluster_routing::Slot)> {
-        self.pipeline.cmd_iter().zip(self.slots.iter().copied())
+    pub(super) fn routed(
+        &self,
+    ) -> Option<impl Iterator<Item = (&Cmd, redis::cluster_routing::Slot)>> {
+        let slots = self.slots.as_ref()?;
+        Some(self.pipeline.cmd_iter().zip(slots.iter().copied()))
     }
 }
 

@@ -126,7 +126,10 @@ pub(super) async fn send_by_slot(
     batch: &Batch,
 ) -> RedisResult<Vec<Value>> {
     let mut by_slot: HashMap<redis::cluster_routing::Slot, (Pipeline, Vec<usize>)> = HashMap::new();
-    for (index, (cmd, slot)) in batch.routed().enumerate() {
+    let routed = batch
+        .routed()
+        .ok_or_else(|| malformed("a batch made for one server was sent to a cluster"))?;
+    for (index, (cmd, slot)) in routed.enumerate() {
         let (pipeline, indices) = by_slot.entry(slot).or_insert_with(|| {
             let mut pipeline = redis::pipe();
             pipeline.ignore_errors();

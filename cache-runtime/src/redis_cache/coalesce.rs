@@ -17,7 +17,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use redis::Value;
 use tokio::sync::oneshot;
 
-use super::batch::Batch;
 use super::connection::Connection;
 use super::key::PrefixedKey;
 use super::op::Op;
@@ -236,7 +235,7 @@ impl Connection {
         }
         let op = Op::plain("MGET", ErrorCode::Get);
         let groups = self.by_slot(batch);
-        let mut commands = Batch::new();
+        let mut commands = self.new_batch();
         for group in &groups {
             let mut get = redis::cmd("MGET");
             for waiter in group {

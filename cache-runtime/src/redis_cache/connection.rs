@@ -656,6 +656,14 @@ impl Connection {
         .await
     }
 
+    /// An empty batch for these connections: on a cluster it keeps each command's slot.
+    pub(super) fn new_batch(&self) -> Batch {
+        #[cfg(feature = "cluster")]
+        return Batch::new(self.is_cluster());
+        #[cfg(not(feature = "cluster"))]
+        Batch::new(false)
+    }
+
     /// Whether the connections go to a cluster (whose pipelines must keep to one slot).
     #[cfg(feature = "cluster")]
     pub(super) fn is_cluster(&self) -> bool {

@@ -90,7 +90,7 @@ impl Leases for RedisCache {
                 return Ok(());
             }
             let op = Op::on_key("EVAL tag-add", ErrorCode::Set, key).in_view(self.view.prefix());
-            let mut batch = Batch::new();
+            let mut batch = self.connection.new_batch();
             self.add_to_tags(&mut batch, key, expiry::record_millis(ttl), tags)?;
             self.connection.batch(op, &batch).await.map(drop)
         })
@@ -138,7 +138,7 @@ impl RedisCache {
         }
         // Each reply on its own: an error in a tag's script must not hide whether the `SET`
         // placed the marker, which must then be given back.
-        let mut batch = Batch::new();
+        let mut batch = self.connection.new_batch();
         batch.add(&self.full_key(key), set);
         self.add_to_tags(&mut batch, key, keep_ms, tags)?;
         let replies: Vec<Value> = self.connection.batch_replies(op, &batch).await?;

@@ -21,7 +21,6 @@ use std::io::Write;
 
 use redis::{RedisWrite, ToRedisArgs, Value};
 
-use super::batch::Batch;
 use super::pending::Deletion;
 use super::{Connection, Op, RedisCache};
 use crate::error::{CacheError, ErrorCode};
@@ -151,7 +150,7 @@ impl Connection {
         op: Op<'_>,
         keys: &[Vec<u8>],
     ) -> Result<u64, CacheError> {
-        let mut take = Batch::new();
+        let mut take = self.new_batch();
         for key in keys {
             // EVAL, not EVALSHA: a pipeline cannot load a missing script and retry.
             let mut cmd = redis::cmd("EVAL");
@@ -177,7 +176,7 @@ impl Connection {
             let removed = self.unlink(unlink, batch).await?;
             deleted += removed;
         }
-        let mut forget = Batch::new();
+        let mut forget = self.new_batch();
         for (key, (generation, _)) in keys.iter().zip(&taken) {
             let mut cmd = redis::cmd("EVAL");
             cmd.arg(FORGET)

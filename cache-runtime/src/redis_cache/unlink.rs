@@ -65,7 +65,6 @@ mod replicated {
     use redis::Value;
     use redis::cluster_routing::Slot;
 
-    use super::super::batch::Batch;
     use super::super::connection::Connection;
     use super::super::op::Op;
     use super::super::wired::Node;
@@ -109,7 +108,7 @@ mod replicated {
             }
             let wait = self.replica_wait();
             let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
-            let mut batch = Batch::new();
+            let mut batch = self.new_batch();
             let groups: Vec<(Slot, Vec<&[u8]>, bool)> = by_slot
                 .into_iter()
                 .map(|(slot, keys)| (slot, keys, !self.unreplicated.holds(slot)))

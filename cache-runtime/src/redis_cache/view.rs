@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::RedisCacheBuilder;
-use super::batch::Batch;
 use super::connection::{Changing, Connection};
 use super::key::PrefixedKey;
 use super::op::Op;
@@ -464,7 +463,7 @@ impl KeyValue for RedisCache {
             Some(ttl) => {
                 let millis = expiry::write_millis(ttl, ErrorCode::MultiSet, first_key)?;
                 let op = Op::plain("SET PX pipeline", ErrorCode::MultiSet);
-                let mut batch = Batch::new();
+                let mut batch = self.connection.new_batch();
                 for &(key, value) in entries {
                     self.view.limits.check_value(key, value)?;
                     self.unblocked(op, key)?;
